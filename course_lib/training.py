@@ -1,0 +1,78 @@
+"""Training: a thin layer over ``keras.Model.fit``.
+
+It adds only what every lesson repeats: build the model inside the runtime strategy's scope, feed
+tf.data, early stopping with best-weights restore, and a ``History`` you can plot with
+``plots.history``. Anything else, pass straight through to Keras.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+
+def default_compile(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+    """Adam + sparse categorical cross-entropy on logits + accuracy."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def build_in_scope(build_model: Callable[[], keras.Model], strategy=None,
+                   learning_rate: float = 1e-3) -> keras.Model:
+    """Call ``build_model()`` inside ``strategy.scope()``; compile with defaults if it did not."""
+    if not callable(build_model):
+        raise TypeError(f"build_model must be a function that returns a keras.Model, got {type(build_model).__name__}")
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = build_model()
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"build_model() must return a keras.Model, got {type(model).__name__}")
+        if not model.compiled:
+            default_compile(model, learning_rate)
+    return model
+
+
+def fit(build_model: Callable[[], keras.Model] | keras.Model, train: tf.data.Dataset,
+        validation: tf.data.Dataset | None = None, epochs: int = 1, strategy=None,
+        patience: int | None = 3, callbacks: list | tuple = (), verbose="auto",
+        learning_rate: float = 1e-3, **fit_kwargs):
+    """Train and return ``(model, history)``.
+
+    build_model: a zero-argument function returning a (compiled or not) keras.Model, so it can be
+        built inside ``strategy.scope()``; or an already built model (used as is).
+    train / validation: tf.data datasets of batched (inputs, targets).
+    patience: early stopping on val_loss with best-weights restore (None turns it off; needs
+        ``validation``).
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if not isinstance(train, tf.data.Dataset):
+        raise TypeError(f"train must be a tf.data.Dataset of batches, got {type(train).__name__}")
+    if validation is not None and not isinstance(validation, tf.data.Dataset):
+        raise TypeError(f"validation must be a tf.data.Dataset or None, got {type(validation).__name__}")
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
+        raise ValueError(f"patience must be a positive int or None, got {patience!r}")
+    model = build_model if isinstance(build_model, keras.Model) else build_in_scope(build_model, strategy, learning_rate)
+    if not model.compiled:
+        default_compile(model, learning_rate)
+    cbs = list(callbacks)
+    if validation is not None and patience is not None:
+        cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                 restore_best_weights=True))
+    history = model.fit(train, validation_data=validation, epochs=epochs, callbacks=cbs,
+                        verbose=verbose, **fit_kwargs)
+    return model, history
+
+
+def predict_classes(model: keras.Model, dataset: tf.data.Dataset):
+    """(y_true int (N,), y_pred int (N,)) over a dataset of (x, y) batches."""
+    import numpy as np
+
+    ys, preds = [], []
+    for x, y in dataset:
+        preds.append(np.argmax(model(x, training=False), axis=-1))
+        ys.append(np.asarray(y))
+    return np.concatenate(ys), np.concatenate(preds)
