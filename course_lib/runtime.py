@@ -137,8 +137,10 @@ def detect_devices() -> list[DeviceInfo]:
         # TF reports no total memory; describe() asks nvidia-smi for it.
         devices.append(DeviceInfo("GPU", details.get("device_name", dev.name), None,
                                   details.get("compute_capability")))
-    for dev in tf.config.list_logical_devices("TPU"):
-        devices.append(DeviceInfo("TPU", dev.name))
+    # Listing logical devices would initialise the runtime (too early for multi-worker
+    # collectives), so TPUs are found from their address instead; setup() connects to them.
+    if _tpu_address():
+        devices.append(DeviceInfo("TPU", _tpu_address()))
     return devices
 
 
@@ -226,16 +228,13 @@ def setup(seed: int = 0, precision: str = "auto", deterministic: bool = False,
                 tf.config.experimental.set_memory_growth(gpu, True)
             except RuntimeError:  # already initialised: growth can no longer change
                 pass
-    devices = detect_devices()
-    if _tpu_address() and not any(d.kind == "TPU" for d in devices):
-        devices.append(DeviceInfo("TPU", _tpu_address()))
-    plan = choose_plan(devices, precision, os.environ.get("TF_CONFIG"))
-    keras.mixed_precision.set_global_policy(plan.precision)
-    set_seed(seed, deterministic)
+    plan = choose_plan(detect_devices(), precision, os.environ.get("TF_CONFIG"))
     key = (plan.strategy, plan.num_workers)
-    if _STATE.get("key") != key:
+    if _STATE.get("key") != key:  # build the strategy first: multi-worker needs a fresh runtime
         _STATE["strategy"] = make_strategy(plan)
         _STATE["key"] = key
+    keras.mixed_precision.set_global_policy(plan.precision)
+    set_seed(seed, deterministic)
     _STATE["plan"] = plan
     if verbose:
         print(f"course_lib.runtime.setup: seed={seed}, precision={plan.precision}, "

@@ -58,6 +58,13 @@ def fit(build_model: Callable[[], keras.Model] | keras.Model, train: tf.data.Dat
     model = build_model if isinstance(build_model, keras.Model) else build_in_scope(build_model, strategy, learning_rate)
     if not model.compiled:
         default_compile(model, learning_rate)
+    if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        # Keras 3's fit() cannot feed MultiWorkerMirroredStrategy (keras-team/keras#20585);
+        # use the explicit tf.distribute loop, which can.
+        if validation is not None or callbacks or fit_kwargs:
+            raise ValueError("under MultiWorkerMirroredStrategy, fit() supports only train and epochs "
+                             "(Keras 3 cannot run model.fit there; see custom_loop_fit)")
+        return model, custom_loop_fit(model, train, epochs, model.distribute_strategy)
     cbs = list(callbacks)
     if validation is not None and patience is not None:
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
@@ -65,6 +72,38 @@ def fit(build_model: Callable[[], keras.Model] | keras.Model, train: tf.data.Dat
     history = model.fit(train, validation_data=validation, epochs=epochs, callbacks=cbs,
                         verbose=verbose, **fit_kwargs)
     return model, history
+
+
+def custom_loop_fit(model: keras.Model, train: tf.data.Dataset, epochs: int, strategy,
+                    per_example_loss=None) -> keras.callbacks.History:
+    """Train with an explicit ``strategy.run`` loop (works for every tf.distribute strategy).
+
+    per_example_loss(y, logits) -> (b,) losses; default sparse categorical cross-entropy on logits.
+    Each replica averages its losses over the *global* batch, so summed gradients equal the
+    single-device gradient. Returns a History with the per-epoch mean "loss".
+    """
+    loss_fn = per_example_loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+    optimizer = model.optimizer
+    dist = strategy.experimental_distribute_dataset(train)
+
+    def replica_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.nn.compute_average_loss(loss_fn(y, model(x, training=True)))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    @tf.function
+    def step(x, y):
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(replica_step, args=(x, y)), axis=None)
+
+    history = keras.callbacks.History()
+    history.set_model(model)
+    history.on_train_begin()
+    for epoch in range(epochs):
+        losses = [float(step(x, y)) for x, y in dist]
+        history.on_epoch_end(epoch, {"loss": sum(losses) / max(len(losses), 1)})
+    return history
 
 
 def predict_classes(model: keras.Model, dataset: tf.data.Dataset):
