@@ -1,0 +1,76 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_lib import data, plots, runtime, training
+from course_lib.models.cnn import build_cnn
+
+
+def test_fit_learns_fashion_mnist_subset():
+    runtime.setup(seed=0, verbose=False)
+    train = data.fashion_mnist_dataset("train", batch_size=64, subset=2000)
+    test = data.fashion_mnist_dataset("test", batch_size=256, subset=1000)
+    model, hist = training.fit(lambda: build_cnn(filters=(8, 16), convs_per_block=1, dense_units=32,
+                                                 batchnorm=False, dropout=0.0),
+                               train, validation=test, epochs=3, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    y, pred = training.predict_classes(model, test)
+    assert (y == pred).mean() > 0.6, "10 classes: chance is 0.1"
+    fig = plots.history(hist)
+    assert len(fig.axes) == 2
+
+
+def test_two_quick_runs_give_identical_numbers():
+    def run():
+        runtime.setup(seed=3, verbose=False)
+        ds = data.fashion_mnist_dataset("train", batch_size=64, subset=512)
+        _, hist = training.fit(lambda: build_cnn(filters=(4,), convs_per_block=1, dense_units=8),
+                               ds, epochs=1, verbose=0)
+        return hist.history["loss"]
+    assert run() == run()
+
+
+def test_bad_arguments():
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((4, 2)), np.zeros(4))).batch(2)
+    build = lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])  # noqa: E731
+    with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
+        training.fit(build, ds, epochs=0)
+    with pytest.raises(TypeError, match="train must be a tf.data.Dataset"):
+        training.fit(build, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="patience must be a positive int or None"):
+        training.fit(build, ds, patience=0)
+    with pytest.raises(TypeError, match="build_model must be a function"):
+        training.build_in_scope("model")
+    with pytest.raises(TypeError, match=r"build_model\(\) must return a keras.Model"):
+        training.build_in_scope(lambda: 3)
+
+
+def test_cnn_builder_validates_and_keeps_float32_logits():
+    with pytest.raises(ValueError, match="downsample must be one of"):
+        build_cnn(downsample="median")
+    with pytest.raises(ValueError, match="input_shape must be"):
+        build_cnn(input_shape=(28, 28))
+    with pytest.raises(ValueError, match="num_classes must be an int >= 2"):
+        build_cnn(num_classes=1)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        out = build_cnn(filters=(4,), convs_per_block=1, dense_units=8)(np.zeros((2, 28, 28, 1)))
+        assert out.dtype == "float32" and out.shape == (2, 10)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_plots_reject_bad_input():
+    with pytest.raises(ValueError, match=r"images must have shape \(N, H, W\)"):
+        plots.image_grid(np.zeros(5))
+    with pytest.raises(ValueError, match="ncols must be a positive int"):
+        plots.image_grid(np.zeros((2, 4, 4)), ncols=0)
+    with pytest.raises(ValueError, match="y_true and y_pred must have the same length"):
+        plots.confusion_matrix([0, 1], [0], ["a", "b"])
+    with pytest.raises(ValueError, match="none of the metrics is in the history"):
+        plots.history({"mae": [1.0]})
+    with pytest.raises(ValueError, match=r"weights must have shape \(kh, kw, in_channels, filters\)"):
+        plots.filters(np.zeros((3, 3)))
+    fig, counts = plots.confusion_matrix([0, 1, 1], [0, 1, 0], ["a", "b"])
+    assert counts.tolist() == [[1, 0], [1, 1]]
