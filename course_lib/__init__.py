@@ -9,4 +9,9 @@ Modules, one concern each:
     models    reusable Keras models (CNN, text classifiers, GAN, tiny BERT)
     checks    exercise checkers: the learner's function against Keras/TF on random cases
 """
+import os as _os
+
+# Hide TensorFlow's C++ INFO/WARNING start-up chatter (errors still show); set it yourself to override.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 __version__ = "0.1.0"

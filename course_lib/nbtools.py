@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -57,6 +58,25 @@ def sync_notebook(path: Path) -> bool:
     return True
 
 
+_TF_LOG_LINE = re.compile(r"^([IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.]+:\d+\]|WARNING: All log messages before absl"
+                          r"|To enable the following instructions: )")
+
+
+def strip_tf_log_noise(nb) -> None:
+    """Drop TensorFlow's C++ start-up log lines (CUDA probing, CPU features) from stderr outputs."""
+    for cell in nb.cells:
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                kept = [l for l in out["text"].splitlines(keepends=True) if not _TF_LOG_LINE.match(l)]
+                if not "".join(kept).strip():
+                    continue
+                out["text"] = "".join(kept)
+            outputs.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = outputs
+
+
 def run_notebook(path: Path, quick: bool = False, timeout: int = 900) -> float:
     """Execute a notebook top to bottom in its folder and store the outputs. Returns seconds."""
     import nbformat
@@ -69,6 +89,7 @@ def run_notebook(path: Path, quick: bool = False, timeout: int = 900) -> float:
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.time() - start
+    strip_tf_log_noise(nb)
     nbformat.write(nb, path)
     return seconds
 

@@ -289,12 +289,11 @@ def describe(print_report: bool = True) -> str:
     lines.append(f"Mixed precision useful: {'yes' if useful else 'no'} -> policy {plan.precision}")
     lines.append(f"Strategy    {plan.strategy} ({'; '.join(plan.reasons)})")
     if not any(d.kind in ("GPU", "TPU") for d in devices):
-        lines += ["",
-                  "!" * 66,
-                  "!!  NO GPU: you are on CPU. Every lesson still runs, just slower.  !!",
-                  "!!  Colab: Runtime > Change runtime type > Hardware accelerator    !!",
-                  "!!         > T4 GPU > Save, then run the notebook again.          !!",
-                  "!" * 66]
+        banner = ["NO GPU: you are on CPU. Every lesson still runs, just slower.",
+                  "Colab: Runtime > Change runtime type > Hardware accelerator",
+                  "       > T4 GPU > Save, then run the notebook again."]
+        width = max(map(len, banner))
+        lines += ["", "!" * (width + 8)] + [f"!!  {b:<{width}}  !!" for b in banner] + ["!" * (width + 8)]
     report = "\n".join(lines)
     if print_report:
         print(report)

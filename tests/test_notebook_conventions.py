@@ -1,0 +1,74 @@
+"""The checkable parts of notebooks/README.md, for every lesson notebook."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from course_lib import nbtools
+
+NOTEBOOKS = sorted(nbtools.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _load(path):
+    return json.loads(path.read_text())
+
+
+def _src(cell):
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def test_notebook_00_exists():
+    assert any(p.name == "00_start_here.ipynb" for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_badge_and_setup_cell_come_from_nbtools(path):
+    cells = _load(path)["cells"]
+    assert cells[0]["cell_type"] == "markdown" and _src(cells[0]) == nbtools.badge_markdown(path.name), \
+        "cell 0 must be the Colab badge: run `python -m course_lib.nbtools sync`"
+    assert cells[1]["cell_type"] == "code" and _src(cells[1]) == nbtools.setup_cell_source(), \
+        "cell 1 must be the setup cell: run `python -m course_lib.nbtools sync`"
+    assert nbtools.REPO_URL in _src(cells[1])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_opening_goals_setup_and_budget(path):
+    cells = _load(path)["cells"]
+    intro = _src(cells[2]).lower()
+    assert cells[2]["cell_type"] == "markdown" and "learning goals" in intro and "time budget" in intro
+    code = "\n".join(_src(c) for c in cells if c["cell_type"] == "code")
+    assert "from course_lib import" in code and "runtime.setup(" in code
+    assert "COURSE_QUICK" not in "\n".join(_src(c) for c in cells[2:] if c["cell_type"] == "code"), \
+        "read quick mode through course_lib.quick, never the variable"
+    assert "summary" in "\n".join(_src(c).lower() for c in cells if c["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_with_clean_outputs(path):
+    nb = _load(path)
+    assert path.stat().st_size < 3_000_000, "keep committed notebooks small"
+    code_cells = [c for c in nb["cells"] if c["cell_type"] == "code" and _src(c).strip()]
+    counts = [c["execution_count"] for c in code_cells]
+    assert all(counts) and counts == sorted(counts), "run top to bottom before committing"
+    for c in code_cells:
+        for out in c.get("outputs", []):
+            assert out["output_type"] != "error", f"stored error output in: {_src(c)[:80]}"
+            text = json.dumps(out.get("text", "")) + json.dumps(out.get("data", {}).get("text/plain", ""))
+            assert not re.search(r"/(root|home/\w+|tmp)/", text), f"local path in output of: {_src(c)[:80]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercises_use_nbgrader_markup_and_checkers(path):
+    cells = _load(path)["cells"]
+    for i, c in enumerate(cells):
+        meta = c.get("metadata", {}).get("nbgrader")
+        src = _src(c)
+        if "### BEGIN SOLUTION" in src:
+            assert meta and meta["solution"] and not meta["grade"], f"cell {i}: solution cell needs nbgrader metadata"
+            assert "### END SOLUTION" in src
+        if meta and meta.get("grade"):
+            assert meta["locked"] and meta["points"] > 0, f"cell {i}: graded cell must be locked with points"
+            assert "course_lib.checks" in src, f"cell {i}: test cells call a course_lib checker"
+    ids = [c["metadata"]["nbgrader"]["grade_id"] for c in cells if "nbgrader" in c.get("metadata", {})]
+    assert len(ids) == len(set(ids)), "grade_ids must be unique"
