@@ -131,7 +131,7 @@ def detect_devices() -> list[DeviceInfo]:
 
     devices = []
     for dev in tf.config.list_physical_devices("CPU"):
-        devices.append(DeviceInfo("CPU", platform.processor() or platform.machine() or dev.name))
+        devices.append(DeviceInfo("CPU", platform.processor() or platform.machine() or dev.name, _host_memory()))
     for dev in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(dev)
         # TF reports no total memory; describe() asks nvidia-smi for it.
@@ -142,6 +142,14 @@ def detect_devices() -> list[DeviceInfo]:
     if _tpu_address():
         devices.append(DeviceInfo("TPU", _tpu_address()))
     return devices
+
+
+def _host_memory() -> int | None:
+    """Total RAM in bytes, where the OS tells (Linux, macOS); else None."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _gpu_memory_from_nvidia_smi() -> list[int]:
