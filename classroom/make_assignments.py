@@ -1,0 +1,326 @@
+"""Turn the lesson notebooks into nbgrader assignments and generate the student versions.
+
+    python classroom/make_assignments.py                  # every lesson with exercises
+    python classroom/make_assignments.py 01_convolution   # some lessons
+    python classroom/make_assignments.py --points         # points per lesson, nothing written
+    python classroom/make_assignments.py --update-readme  # also rewrite the points table in README.md
+
+For each lesson ``notebooks/NN_topic.ipynb`` that has nbgrader exercise cells, this writes the
+nbgrader source assignment ``classroom/source/NN_topic/NN_topic.ipynb`` and runs
+``nbgrader generate_assignment NN_topic``, which writes the student version to
+``classroom/release/NN_topic/`` (solutions replaced by ``raise NotImplementedError()``, test cells
+locked with checksums, hidden tests removed) and records the assignment in ``gradebook.db``.
+
+The source copy differs from the lesson in three ways (the lesson notebooks are never modified):
+  * the Colab badge, which opens the instructor version on GitHub, becomes a note for students;
+  * every test cell gets a hidden test that runs the cell's check again against a fresh import of
+    the checker package, so a checker redefined or monkeypatched in the notebook cannot pass a
+    wrong answer (students never see it; autograde restores it from the gradebook);
+  * outputs are cleared.
+The markup is validated first; a malformed exercise stops the script with a message naming the
+notebook and cell.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+NOTEBOOK_DIR = REPO / "notebooks"
+LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+CHECKER_PACKAGES = ("course_lib",)
+BADGE_TAG, SETUP_TAG = "colab-badge", "course-setup"
+POINTS_BEGIN, POINTS_END = "<!-- points:begin -->", "<!-- points:end -->"
+SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+class MarkupError(ValueError):
+    """A lesson's exercise cells are not valid nbgrader markup."""
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_solution(cell) -> bool:
+    return bool(nbgrader_meta(cell).get("solution"))
+
+
+def is_test(cell) -> bool:
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def has_exercises(nb) -> bool:
+    return any(is_test(c) for c in nb.cells)
+
+
+def lesson_notebooks(notebook_dir: Path = NOTEBOOK_DIR, names=None) -> list[Path]:
+    """Lesson notebooks with at least one autograded test cell, optionally only the named ones."""
+    paths = sorted(Path(notebook_dir).glob(LESSON_GLOB))
+    if names:
+        by_name = {p.stem: p for p in paths}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise SystemExit(f"unknown lesson(s) {unknown}; known: {sorted(by_name)}")
+        paths = [by_name[n] for n in names]
+    return [p for p in paths if has_exercises(nbformat.read(p, as_version=4))]
+
+
+def solution_regions(source: str) -> list[str]:
+    """The code between each ### BEGIN SOLUTION / ### END SOLUTION pair of a cell."""
+    return re.findall(re.escape(SOLUTION_BEGIN) + r"[^\n]*\n(.*?)^[ \t]*" + re.escape(SOLUTION_END),
+                      source, flags=re.S | re.M)
+
+
+def points(nb) -> dict[str, float]:
+    """grade_id -> points of every autograded test cell, in notebook order."""
+    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c).get("points", 0))
+            for c in nb.cells if is_test(c)}
+
+
+def validate(nb, name: str) -> list[str]:
+    """Check the exercise markup. Raises MarkupError for errors; returns warnings."""
+    errors, warnings, seen = [], [], set()
+    for i, cell in enumerate(nb.cells):
+        meta = nbgrader_meta(cell)
+        if not meta:
+            if SOLUTION_BEGIN in cell.source:
+                errors.append(f"cell {i}: has {SOLUTION_BEGIN} but no nbgrader metadata")
+            continue
+        where = f"cell {i} ({meta.get('grade_id', 'no grade_id')})"
+        gid = meta.get("grade_id")
+        if not gid:
+            errors.append(f"{where}: nbgrader metadata without grade_id")
+        elif gid in seen:
+            errors.append(f"{where}: duplicate grade_id")
+        seen.add(gid)
+        if cell.cell_type != "code":
+            continue
+        if is_solution(cell):
+            n_begin, n_end = cell.source.count(SOLUTION_BEGIN), cell.source.count(SOLUTION_END)
+            if n_begin == 0 or n_begin != n_end:
+                errors.append(f"{where}: solution cell needs matching {SOLUTION_BEGIN} / {SOLUTION_END} "
+                              f"(found {n_begin} / {n_end})")
+            if meta.get("grade"):
+                warnings.append(f"{where}: solution cell is also graded (manually graded answer)")
+            for line in cell.source.splitlines():
+                if line.startswith(SOLUTION_BEGIN):
+                    warnings.append(f"{where}: solution at top level; in the student version the cell "
+                                    "raises NotImplementedError when run, not when called")
+                    break
+        if is_test(cell):
+            if "points" not in meta or float(meta["points"]) <= 0:
+                errors.append(f"{where}: test cell needs points > 0")
+            if not meta.get("locked"):
+                errors.append(f"{where}: test cell must be locked (read-only)")
+            if SOLUTION_BEGIN in cell.source:
+                errors.append(f"{where}: test cell contains a solution region")
+            if not imported_packages(cell.source):
+                warnings.append(f"{where}: test cell imports no checker")
+    if errors:
+        raise MarkupError(f"{name}: invalid nbgrader markup:\n  " + "\n  ".join(errors))
+    return warnings
+
+
+def imported_packages(source: str) -> set[str]:
+    """Top-level package names a cell imports (``from a.b import c`` -> {'a'})."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+    return names
+
+
+def hidden_recheck(visible_source: str, packages: tuple[str, ...]) -> str:
+    """Hidden test: run ``visible_source`` again with the checker packages freshly imported.
+
+    During the re-run the notebook's own copies of the packages are set aside in sys.modules, and
+    the notebook's folder is taken off sys.path (a file the notebook wrote there, say
+    ``course_lib.py``, cannot stand in for the checker). Both are restored afterwards, so the rest
+    of the notebook keeps the objects it had.
+    """
+    return f'''{HIDDEN_BEGIN}
+# Grader only: run the check again against a fresh import of the checker, so a checker redefined
+# or monkeypatched in this notebook cannot pass a wrong answer.
+def _classroom_recheck(source={visible_source!r}, packages={tuple(packages)!r}):
+    import os, sys
+    def ours(name):
+        return any(name == p or name.startswith(p + ".") for p in packages)
+    here = os.path.realpath(os.getcwd())
+    def local(entry):
+        path = os.path.realpath(entry or ".")
+        return path == here or path.startswith(here + os.sep)
+    saved_path = list(sys.path)
+    saved = {{name: sys.modules.pop(name) for name in list(sys.modules) if ours(name)}}
+    try:
+        sys.path[:] = [entry for entry in saved_path if not local(entry)]
+        exec(compile(source, "<fresh checker>", "exec"), dict(globals()))
+    finally:
+        sys.path[:] = saved_path
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+_classroom_recheck()
+del _classroom_recheck
+{HIDDEN_END}'''
+
+
+def student_note(lesson: str, nb) -> str:
+    pts = points(nb)
+    return (f"**Assignment version of lesson {lesson}** — {len(pts)} autograded exercise(s), "
+            f"{format_points(sum(pts.values()))} points.\n\n"
+            "Write your code where it says `# YOUR CODE HERE` (delete the `raise NotImplementedError()`), "
+            "then run the test cell below it: it prints ✓ or names the case that failed. Test cells are "
+            "read-only, and grading restores them, so editing or deleting them changes nothing. Run the "
+            "notebook top to bottom before you submit.\n\n"
+            "In Colab: *File → Upload notebook*, then run the setup cell below; it fetches the course "
+            "code and data.")
+
+
+def make_source(nb, lesson: str, packages: tuple[str, ...] = CHECKER_PACKAGES):
+    """The nbgrader source version of a lesson notebook (a new notebook; ``nb`` is not changed)."""
+    src = nbformat.from_dict(nb)
+    for cell in src.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.cell_type == "markdown" and BADGE_TAG in tags:
+            cell.source = student_note(lesson, nb)
+            cell.metadata["tags"] = [t for t in tags if t != BADGE_TAG] + ["classroom-note"]
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            if is_test(cell) and HIDDEN_BEGIN not in cell.source:
+                cell.source = cell.source.rstrip() + "\n" + hidden_recheck(cell.source.rstrip(), packages)
+    return src
+
+
+def format_points(x: float) -> str:
+    return f"{x:g}"
+
+
+def nbgrader_command() -> list[str]:
+    exe = Path(sys.executable).with_name("nbgrader")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "nbgrader"]
+
+
+def nbgrader_env(extra: dict | None = None) -> dict:
+    """The environment for nbgrader: this Python's bin/ first on PATH (nbgrader runs `alembic`)."""
+    env = dict(os.environ, **(extra or {}))
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def run_nbgrader(course_dir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``nbgrader <args>`` in ``course_dir`` (which holds nbgrader_config.py); raise on failure."""
+    proc = subprocess.run(nbgrader_command() + list(args), cwd=course_dir, capture_output=True, text=True,
+                          env=nbgrader_env(env))
+    if proc.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed in {course_dir} (exit {proc.returncode}):\n"
+                           f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def layout(paths, course_dir: Path, packages=CHECKER_PACKAGES) -> dict[str, dict[str, float]]:
+    """Write source/<lesson>/<lesson>.ipynb for each lesson; return lesson -> grade_id -> points."""
+    table = {}
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        for w in validate(nb, path.name):
+            print(f"warning: {path.name}: {w}", file=sys.stderr)
+        lesson = path.stem
+        dest = course_dir / "source" / lesson
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        nbformat.write(make_source(nb, lesson, packages), dest / path.name)
+        table[lesson] = points(nb)
+    return table
+
+
+def generate(course_dir: Path, lessons, all_lessons: bool = False) -> None:
+    """``nbgrader generate_assignment`` for each lesson (one nbgrader run for all when ``all_lessons``)."""
+    patterns = [LESSON_GLOB.removesuffix(".ipynb")] if all_lessons else list(lessons)
+    for pattern in patterns:
+        run_nbgrader(course_dir, "generate_assignment", pattern, "--force")
+    for lesson in lessons:
+        if not (course_dir / "release" / lesson / f"{lesson}.ipynb").is_file():
+            raise RuntimeError(f"nbgrader generate_assignment wrote no release/{lesson}/{lesson}.ipynb")
+        print(f"release/{lesson}/{lesson}.ipynb", flush=True)
+
+
+def points_table(table: dict[str, dict[str, float]]) -> str:
+    lines = ["| Lesson | Exercises | Points |", "|---|---:|---:|"]
+    for lesson, pts in table.items():
+        lines.append(f"| `{lesson}` | {len(pts)} | {format_points(sum(pts.values()))} |")
+    total = sum(sum(p.values()) for p in table.values())
+    lines.append(f"| **Total** | {sum(len(p) for p in table.values())} | **{format_points(total)}** |")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, table) -> None:
+    text = readme.read_text()
+    if POINTS_BEGIN not in text or POINTS_END not in text:
+        raise SystemExit(f"{readme} has no {POINTS_BEGIN} ... {POINTS_END} block")
+    head, rest = text.split(POINTS_BEGIN, 1)
+    _, tail = rest.split(POINTS_END, 1)
+    readme.write_text(f"{head}{POINTS_BEGIN}\n{points_table(table)}\n{POINTS_END}{tail}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python classroom/make_assignments.py", description=__doc__.split("\n")[0])
+    ap.add_argument("lessons", nargs="*", help="lesson names, e.g. 01_convolution (default: all with exercises)")
+    ap.add_argument("--notebooks", type=Path, default=NOTEBOOK_DIR, help="folder of lesson notebooks")
+    ap.add_argument("--course-dir", type=Path, default=HERE,
+                    help="nbgrader course folder (default: classroom/); gets a copy of nbgrader_config.py")
+    ap.add_argument("--checker-package", action="append", default=[],
+                    help="extra package whose checkers test cells import (default: course_lib)")
+    ap.add_argument("--points", action="store_true", help="print the points per lesson and stop")
+    ap.add_argument("--no-generate", action="store_true", help="write source/ only")
+    ap.add_argument("--update-readme", action="store_true", help="rewrite the points table in README.md")
+    args = ap.parse_args(argv)
+
+    paths = lesson_notebooks(args.notebooks, args.lessons)
+    if not paths:
+        print(f"no lesson notebooks with nbgrader test cells in {args.notebooks}", file=sys.stderr)
+        return 1
+    if args.points:
+        table = {}
+        for p in paths:
+            nb = nbformat.read(p, as_version=4)
+            validate(nb, p.name)
+            table[p.stem] = points(nb)
+        print(points_table(table))
+        return 0
+
+    course_dir = args.course_dir.resolve()
+    course_dir.mkdir(parents=True, exist_ok=True)
+    config = course_dir / "nbgrader_config.py"
+    if not config.exists():
+        shutil.copy(HERE / "nbgrader_config.py", config)
+    packages = CHECKER_PACKAGES + tuple(args.checker_package)
+    table = layout(paths, course_dir, packages)
+    if not args.no_generate:
+        generate(course_dir, table, all_lessons=not args.lessons)
+    print(points_table(table))
+    if args.update_readme:
+        update_readme(HERE / "README.md", table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
