@@ -69,6 +69,7 @@ def fit(build_model: Callable[[], keras.Model] | keras.Model, train: tf.data.Dat
     if validation is not None and patience is not None:
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                  restore_best_weights=True))
+    fit_kwargs.setdefault("shuffle", False)  # tf.data does the shuffling (data.fashion_mnist_dataset)
     history = model.fit(train, validation_data=validation, epochs=epochs, callbacks=cbs,
                         verbose=verbose, **fit_kwargs)
     return model, history
