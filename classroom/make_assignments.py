@@ -128,9 +128,67 @@ def validate(nb, name: str) -> list[str]:
                 errors.append(f"{where}: test cell contains a solution region")
             if not imported_packages(cell.source):
                 warnings.append(f"{where}: test cell imports no checker")
+    for dep in exercise_dependencies(nb):
+        warnings.append(f"{dep}: in the student version that cell fails until the exercise is solved")
+    exercise_cells = [i for i, c in enumerate(nb.cells) if nbgrader_meta(c)]
+    later = [i for i, c in enumerate(nb.cells) if exercise_cells and i > exercise_cells[0]
+             and c.cell_type == "code" and not nbgrader_meta(c)]
+    if later:
+        warnings.append(f"lesson code cells {later} come after the first exercise (cell {exercise_cells[0]}); "
+                        "in the student version 'Run All' stops at that exercise's failing test cell")
     if errors:
         raise MarkupError(f"{name}: invalid nbgrader markup:\n  " + "\n  ".join(errors))
     return warnings
+
+
+def defined_names(source: str) -> set[str]:
+    """Names a cell binds at top level (def, class, assignment, import, for, with; not locals)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names, todo = set(), list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue                      # its body binds locals only
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def used_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def exercise_dependencies(nb) -> list[str]:
+    """Lesson cells that use a name only an exercise solution defines ('cell 12 uses softmax')."""
+    from_solutions, from_lesson = {}, set()
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if is_solution(cell):
+            for name in defined_names(cell.source):
+                from_solutions.setdefault(name, i)
+        elif not is_test(cell):
+            from_lesson |= defined_names(cell.source)
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and not nbgrader_meta(cell):
+            for name in sorted(used_names(cell.source)):
+                if name in from_solutions and name not in from_lesson and from_solutions[name] < i:
+                    found.append(f"cell {i} uses {name}, defined only by exercise cell {from_solutions[name]}")
+    return found
 
 
 def imported_packages(source: str) -> set[str]:
@@ -302,7 +360,8 @@ def main(argv=None) -> int:
         table = {}
         for p in paths:
             nb = nbformat.read(p, as_version=4)
-            validate(nb, p.name)
+            for w in validate(nb, p.name):
+                print(f"warning: {p.name}: {w}", file=sys.stderr)
             table[p.stem] = points(nb)
         print(points_table(table))
         return 0
