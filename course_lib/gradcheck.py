@@ -154,7 +154,8 @@ def check_keras(target, x, y=None, loss_fn=None, wrt: str = "weights", eps: floa
     sum(target(x) * dout) with a fixed random dout.
     wrt: "weights" (every trainable variable) or "inputs".
     eps: default 1e-6 for float64 weights/inputs, 1e-3 otherwise (float32 rounding limits the
-    accuracy to ~1e-3; use float64 layers, ``dtype="float64"``, for a sharp check).
+    accuracy to ~1e-3; use float64 layers, ``dtype="float64"``, for a sharp check; Keras losses compute
+    in float32 unless built with ``dtype="float64"`` too).
     max_entries: entries perturbed per tensor (None: all). Returns {variable path or "inputs": relative error}.
     """
     import keras
@@ -176,7 +177,9 @@ def check_keras(target, x, y=None, loss_fn=None, wrt: str = "weights", eps: floa
     variables = list(target.trainable_variables)
     if wrt == "weights" and not variables:
         raise ValueError(f"{target.name} has no trainable weights; use wrt='inputs'")
-    dtype = tf.as_dtype(target.compute_dtype)
+    # a Model's own policy says float32 even when its layers are float64: trust the weights first
+    precisions = {str(target.compute_dtype)} | {str(getattr(v, "dtype", "")) for v in variables}
+    dtype = tf.float64 if "float64" in precisions else tf.as_dtype(target.compute_dtype)
     if eps is None:
         eps = 1e-6 if dtype == tf.float64 else 1e-3
     eps = _check_eps(eps)

@@ -54,6 +54,14 @@ def test_check_keras_float64_dense_layer_weights_and_inputs():
     assert gc.check_keras(layer, x, wrt="inputs")["inputs"] < gc.GOOD_FLOAT64
 
 
+def test_check_keras_float64_model_with_float64_loss():
+    model = keras.Sequential([keras.Input((5,), dtype="float64"), keras.layers.Dense(4, activation="tanh", dtype="float64"),
+                              keras.layers.Dense(3, dtype="float64")])
+    x, y = np.random.default_rng(1).normal(size=(6, 5)), np.arange(6) % 3
+    errs = gc.check_keras(model, x, y, keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64"))
+    assert max(errs.values()) < gc.GOOD_FLOAT64
+
+
 def test_check_keras_model_with_loss_float32():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
