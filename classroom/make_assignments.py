@@ -7,7 +7,8 @@
 
 For each lesson ``notebooks/NN_topic.ipynb`` that has nbgrader exercise cells, this writes the
 nbgrader source assignment ``classroom/source/NN_topic/NN_topic.ipynb`` and runs
-``nbgrader generate_assignment NN_topic``, which writes the student version to
+``nbgrader generate_assignment NN_topic`` (for all lessons: one run over ``[0-9][0-9]_*``, which also
+regenerates any other NN_* assignment in source/), which writes the student version to
 ``classroom/release/NN_topic/`` (solutions replaced by ``raise NotImplementedError()``, test cells
 locked with checksums, hidden tests removed) and records the assignment in ``gradebook.db``.
 
