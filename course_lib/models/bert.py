@@ -1,0 +1,285 @@
+"""BERT-style text models on keras_hub parts (Devlin et al. 2019, "BERT: Pre-training of Deep
+Bidirectional Transformers for Language Understanding").
+
+    build_tiny_bert(vocabulary_size)        keras_hub BertBackbone, small config (2 layers, hidden 64)
+    encode_texts(preprocessor, texts)       str (N,) -> {"token_ids", "segment_ids": int32 (N, T),
+                                                        "padding_mask": bool (N, T)} as numpy
+    mlm_dataset(features, mask_generator)   tf.data of ({... + "mask_positions" (b, P)}, mask_ids (b, P),
+                                                        mask_weights (b, P)) for masked-LM training
+    pretrain_mlm(backbone, features, ...)   self-supervised MLM pretraining -> (BertMaskedLM, History)
+    build_classifier(backbone, pooling)     dict of (N, T) inputs -> float32 logits (N, num_classes)
+
+Features are the dicts that keras_hub's BERT preprocessors produce; every model here consumes
+them unchanged, so a tiny BERT and a pretrained encoder (course_lib.pretrained) are interchangeable.
+"""
+from __future__ import annotations
+
+import warnings
+
+import keras
+import numpy as np
+
+FEATURE_KEYS = ("token_ids", "segment_ids", "padding_mask")
+POOLINGS = ("cls", "mean")
+
+
+def _positive_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def build_tiny_bert(vocabulary_size: int, num_layers: int = 2, num_heads: int = 2, hidden_dim: int = 64,
+                    intermediate_dim: int = 256, max_sequence_length: int = 128, dropout: float = 0.1,
+                    name: str = "tiny_bert"):
+    """A small BERT encoder (keras_hub BertBackbone): token + position + segment embeddings,
+    ``num_layers`` post-norm Transformer encoder blocks.
+
+    Inputs {"token_ids", "segment_ids": int (N, T), "padding_mask": (N, T)}, T <= max_sequence_length.
+    Outputs {"sequence_output": (N, T, hidden_dim), "pooled_output": (N, hidden_dim)} (pooled = tanh
+    Dense on the [CLS] position).
+    """
+    import keras_hub
+
+    vocabulary_size = _positive_int("vocabulary_size", vocabulary_size, 2)
+    num_layers = _positive_int("num_layers", num_layers)
+    num_heads = _positive_int("num_heads", num_heads)
+    hidden_dim = _positive_int("hidden_dim", hidden_dim)
+    if hidden_dim % num_heads:
+        raise ValueError(f"hidden_dim ({hidden_dim}) must be divisible by num_heads ({num_heads})")
+    intermediate_dim = _positive_int("intermediate_dim", intermediate_dim)
+    max_sequence_length = _positive_int("max_sequence_length", max_sequence_length, 2)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    return keras_hub.models.BertBackbone(
+        vocabulary_size=vocabulary_size, num_layers=num_layers, num_heads=num_heads,
+        hidden_dim=hidden_dim, intermediate_dim=intermediate_dim, dropout=dropout,
+        max_sequence_length=max_sequence_length, name=name)
+
+
+def encode_texts(preprocessor, texts, batch_size: int = 256) -> dict:
+    """Run a keras_hub BERT preprocessor over a list of strings, in batches; numpy feature dict.
+
+    texts: list of N str. Returns {"token_ids", "segment_ids": int32 (N, T), "padding_mask": bool (N, T)}.
+    """
+    if isinstance(texts, str) or not hasattr(texts, "__len__"):
+        raise ValueError("texts must be a list of strings (one per example), got "
+                         f"{type(texts).__name__}")
+    if len(texts) == 0:
+        raise ValueError("texts is empty")
+    batch_size = _positive_int("batch_size", batch_size)
+    import tensorflow as tf
+
+    # tf.data runs the tokenizer as a graph: ~10x faster than calling it eagerly batch by batch.
+    ds = tf.data.Dataset.from_tensor_slices(list(texts)).batch(batch_size).map(preprocessor)
+    parts = {k: [] for k in FEATURE_KEYS}
+    for out in ds:
+        for k in FEATURE_KEYS:
+            parts[k].append(np.asarray(out[k]))
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _check_features(features):
+    if not isinstance(features, dict) or any(k not in features for k in FEATURE_KEYS):
+        raise ValueError(f"features must be a dict with keys {FEATURE_KEYS} (from encode_texts), got "
+                         f"{sorted(features) if isinstance(features, dict) else type(features).__name__}")
+    shapes = {k: np.shape(features[k]) for k in FEATURE_KEYS}
+    if len(set(shapes.values())) != 1 or len(shapes["token_ids"]) != 2:
+        raise ValueError(f"features must all have the same shape (N, T), got {shapes}")
+    return shapes["token_ids"]
+
+
+def mlm_dataset(features: dict, mask_generator, batch_size: int = 32, shuffle: bool = True,
+                seed: int = 0, repeat: bool = False):
+    """tf.data for masked-language modelling: (x, y, sample_weight) batches.
+
+    features: numpy dict from encode_texts, shapes (N, T). mask_generator: a keras_hub
+    MaskedLMMaskGenerator (selects ~15% of the non-special tokens; of those 80% -> [MASK], 10% -> a
+    random token, 10% unchanged). Each batch is re-masked every time it is drawn, so every epoch
+    sees new masks. x: {"token_ids" (masked), "segment_ids", "padding_mask": (b, T),
+    "mask_positions": (b, P)}; y: original ids at those positions (b, P); sample_weight: 1.0 for a
+    real selection, 0.0 for padding of the P slots.
+    """
+    import tensorflow as tf
+
+    n, _ = _check_features(features)
+    batch_size = _positive_int("batch_size", batch_size)
+    ds = tf.data.Dataset.from_tensor_slices({k: features[k] for k in FEATURE_KEYS})
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+
+    def mask(batch):
+        out = mask_generator(batch["token_ids"])
+        x = {"token_ids": out["token_ids"], "segment_ids": batch["segment_ids"],
+             "padding_mask": batch["padding_mask"], "mask_positions": out["mask_positions"]}
+        return x, out["mask_ids"], tf.cast(out["mask_weights"], "float32")
+
+    return ds.batch(batch_size, drop_remainder=True).map(mask).prefetch(tf.data.AUTOTUNE)
+
+
+def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_token_ids, steps: int,
+                 batch_size: int = 32, learning_rate: float = 1e-3, mask_selection_rate: float = 0.15,
+                 max_selections: int | None = None, seed: int = 0, verbose="auto", callbacks=()):
+    """Masked-language-model pretraining of ``backbone`` on unlabelled token features.
+
+    Trains a keras_hub BertMaskedLM (the backbone + an MLM head tied to the token embedding) for
+    ``steps`` optimizer steps, AdamW with linear warm-up (10%) and linear decay. Returns
+    (mlm_model, history); history has per-"epoch" (one pass of ``steps // 10`` steps) ``loss`` and
+    ``accuracy`` on the masked positions. The backbone's weights are updated in place.
+    """
+    import keras_hub
+
+    _, t = _check_features(features)
+    steps = _positive_int("steps", steps)
+    if not 0.0 < mask_selection_rate < 1.0:
+        raise ValueError(f"mask_selection_rate must be in (0, 1), got {mask_selection_rate!r}")
+    max_selections = max_selections or int(np.ceil(mask_selection_rate * t)) + 1
+    generator = keras_hub.layers.MaskedLMMaskGenerator(
+        vocabulary_size=backbone.vocabulary_size, mask_selection_rate=mask_selection_rate,
+        mask_token_id=int(mask_token_id), mask_selection_length=max_selections,
+        unselectable_token_ids=[int(i) for i in unselectable_token_ids])
+    keras.utils.set_random_seed(seed)
+    ds = mlm_dataset(features, generator, batch_size, shuffle=True, seed=seed, repeat=True)
+    model = keras_hub.models.BertMaskedLM(backbone, preprocessor=None)
+    warmup = max(1, steps // 10)
+    schedule = _warmup_linear_decay(learning_rate, warmup, steps)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    chunks = min(10, steps)
+    with warnings.catch_warnings():  # the [CLS] pooler gets no gradient from the MLM loss: expected
+        warnings.filterwarnings("ignore", message=".*Gradients do not exist.*pooled_dense.*")
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+        history = model.fit(ds, epochs=chunks, steps_per_epoch=steps // chunks, verbose=verbose,
+                            callbacks=list(callbacks))
+    return model, history
+
+
+def _warmup_linear_decay(peak: float, warmup: int, total: int):
+    """Learning rate rising linearly to ``peak`` over ``warmup`` steps, then falling linearly to 0."""
+    if not peak > 0:
+        raise ValueError(f"learning_rate must be > 0, got {peak!r}")
+    decay = keras.optimizers.schedules.PolynomialDecay(peak, max(total - warmup, 1), 0.0)
+    return _Warmup(peak, warmup, decay)
+
+
+class _Warmup(keras.optimizers.schedules.LearningRateSchedule):
+    def __init__(self, peak, warmup, after):
+        self.peak, self.warmup, self.after = float(peak), int(warmup), after
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warm = self.peak * (step + 1.0) / self.warmup
+        return keras.ops.where(step < self.warmup, warm, self.after(step - self.warmup))
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup": self.warmup}
+
+
+def build_classifier(backbone, num_classes: int = 2, pooling: str = "cls", dropout: float = 0.1,
+                     name: str = "bert_classifier") -> keras.Model:
+    """A classification head on a BERT backbone.
+
+    pooling="cls": the backbone's pooled [CLS] vector (BERT's choice); "mean": the average of
+    sequence_output over real tokens (padding_mask), as sentence-transformers models such as MiniLM
+    are trained. Inputs: the feature dict (N, T); output float32 logits (N, num_classes).
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    num_classes = _positive_int("num_classes", num_classes, 2)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    inputs = {k: keras.Input(shape=(None,), dtype="bool" if k == "padding_mask" else "int32", name=k)
+              for k in FEATURE_KEYS}
+    out = backbone(inputs)
+    if pooling == "cls":
+        x = out["pooled_output"]
+    else:
+        x = MeanPool(name="mean_pool")(out["sequence_output"], inputs["padding_mask"])
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    x = keras.layers.Dense(num_classes, name="logits_raw")(x)
+    logits = keras.layers.Activation("linear", dtype="float32", name="logits")(x)
+    return keras.Model(inputs, logits, name=name)
+
+
+class MeanPool(keras.layers.Layer):
+    """Average of (N, T, D) vectors over the positions where padding_mask (N, T) is True -> (N, D)."""
+
+    def call(self, sequence, padding_mask):
+        m = keras.ops.cast(keras.ops.expand_dims(padding_mask, -1), sequence.dtype)
+        return keras.ops.sum(sequence * m, axis=1) / keras.ops.maximum(keras.ops.sum(m, axis=1), 1.0)
+
+
+def classifier_dataset(features: dict, labels, batch_size: int = 32, shuffle: bool = False, seed: int = 0):
+    """tf.data of (feature dict (b, T), int32 labels (b,)) batches."""
+    import tensorflow as tf
+
+    n, _ = _check_features(features)
+    labels = np.asarray(labels)
+    if labels.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},) to match features, got {labels.shape}")
+    batch_size = _positive_int("batch_size", batch_size)
+    ds = tf.data.Dataset.from_tensor_slices(({k: features[k] for k in FEATURE_KEYS}, labels.astype("int32")))
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def subset_features(features: dict, index) -> dict:
+    """The rows ``index`` (int array) of every array in a feature dict."""
+    _check_features(features)
+    return {k: np.asarray(v)[index] for k, v in features.items()}
+
+
+def attention_scores(backbone, features: dict) -> tuple[list, np.ndarray]:
+    """Every layer's attention weights, by re-running the backbone's own layers (inference mode).
+
+    features: dict of (N, T) arrays. Returns (scores, sequence_output): scores is a list of
+    num_layers float arrays (N, num_heads, T, T) (rows: queries, columns: keys; padded keys get 0);
+    sequence_output (N, T, hidden_dim) equals backbone(features)["sequence_output"].
+    """
+    _check_features(features)
+    mask = features["padding_mask"]
+    x = backbone.embeddings_add((backbone.token_embedding(features["token_ids"]),
+                                 backbone.position_embedding(backbone.token_embedding(features["token_ids"])),
+                                 backbone.segment_embedding(features["segment_ids"])))
+    x = backbone.embeddings_layer_norm(x)
+    scores = []
+    for layer in backbone.transformer_layers:
+        x, s = layer(x, padding_mask=mask, return_attention_scores=True, training=False)
+        scores.append(np.asarray(s))
+    return scores, np.asarray(x)
+
+
+def compact_vocabulary(token_ids, size: int, vocabulary_size: int,
+                       special_ids=(0, 100, 101, 102, 103)) -> np.ndarray:
+    """A lookup table from a big vocabulary to a small one, for models too small to afford it all.
+
+    token_ids: int array (any shape) of ids in [0, vocabulary_size) (e.g. a training split).
+    The new vocabulary holds the ``special_ids`` first, in that order (default: BERT's [PAD], [UNK],
+    [CLS], [SEP], [MASK] -> new ids 0..4), then the most frequent other ids, ``size`` in all. Every
+    id left out maps to the second special id ([UNK]). Returns int32 (vocabulary_size,):
+    ``lookup[old_ids]`` are the new ids.
+    """
+    token_ids = np.asarray(token_ids)
+    vocabulary_size = _positive_int("vocabulary_size", vocabulary_size, 2)
+    special_ids = [int(i) for i in special_ids]
+    size = _positive_int("size", size, len(special_ids) + 1)
+    if size > vocabulary_size:
+        raise ValueError(f"size ({size}) must be <= vocabulary_size ({vocabulary_size})")
+    if not np.issubdtype(token_ids.dtype, np.integer) or token_ids.size == 0:
+        raise ValueError(f"token_ids must be a non-empty integer array, got dtype {token_ids.dtype}")
+    if token_ids.min() < 0 or token_ids.max() >= vocabulary_size:
+        raise ValueError(f"token_ids must lie in [0, vocabulary_size={vocabulary_size})")
+    if len(special_ids) < 2 or min(special_ids) < 0 or max(special_ids) >= vocabulary_size:
+        raise ValueError(f"special_ids must hold >= 2 ids in [0, {vocabulary_size}), got {special_ids}")
+    counts = np.bincount(token_ids.ravel(), minlength=vocabulary_size)
+    counts[special_ids] = -1
+    frequent = np.argsort(-counts, kind="stable")[: size - len(special_ids)]
+    lookup = np.full(vocabulary_size, 1, dtype="int32")  # [UNK] = the second special id -> 1
+    lookup[special_ids] = np.arange(len(special_ids))
+    lookup[frequent] = np.arange(len(special_ids), size)
+    return lookup

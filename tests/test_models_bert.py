@@ -1,0 +1,75 @@
+"""Tiny-BERT builders and helpers: shapes, parameter counts, MLM batches, bad input."""
+import numpy as np
+import pytest
+
+from course_lib.models import bert
+
+
+def _features(n=8, t=12, vocab=50, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(5, vocab, size=(n, t)).astype("int32")
+    lengths = rng.integers(4, t + 1, size=n)
+    mask = np.arange(t)[None] < lengths[:, None]
+    ids[:, 0] = 2
+    ids[~mask] = 0
+    return {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
+
+
+def test_tiny_bert_param_count_and_classifier_shapes():
+    bb = bert.build_tiny_bert(50, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16, max_sequence_length=12)
+    V, P, H, I = 50, 12, 8, 16
+    expected = V * H + P * H + 2 * H + 2 * H + 4 * (H * H + H) + 2 * H + H * I + I + I * H + H + 2 * H + H * H + H
+    assert bb.count_params() == expected
+    for pooling in bert.POOLINGS:
+        logits = bert.build_classifier(bb, num_classes=3, pooling=pooling)(_features())
+        assert tuple(logits.shape) == (8, 3) and np.asarray(logits).dtype == np.float32
+
+
+def test_mean_pool_ignores_padding():
+    seq = np.arange(2 * 3 * 2, dtype="float32").reshape(2, 3, 2)
+    mask = np.array([[1, 1, 0], [1, 0, 0]], bool)
+    out = np.asarray(bert.MeanPool()(seq, mask))
+    np.testing.assert_allclose(out, [seq[0, :2].mean(0), seq[1, 0]])
+
+
+def test_mlm_dataset_batches():
+    import keras_hub
+    gen = keras_hub.layers.MaskedLMMaskGenerator(vocabulary_size=50, mask_selection_rate=0.3, mask_token_id=4,
+                                                 mask_selection_length=5, unselectable_token_ids=[0, 2, 3])
+    x, y, w = next(iter(bert.mlm_dataset(_features(), gen, batch_size=4)))
+    assert x["mask_positions"].shape == (4, 5) and y.shape == (4, 5) and w.shape == (4, 5)
+    assert float(np.asarray(w).sum()) > 0
+
+
+def test_compact_vocabulary_keeps_specials_and_frequent():
+    ids = np.array([[0, 101, 7, 7, 7, 9, 9, 11, 102]])
+    lookup = bert.compact_vocabulary(ids, size=7, vocabulary_size=200)
+    assert lookup.shape == (200,)
+    assert list(lookup[[0, 100, 101, 102, 103]]) == [0, 1, 2, 3, 4]
+    assert lookup[7] == 5 and lookup[9] == 6 and lookup[11] == 1   # 11 did not fit -> [UNK]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(vocabulary_size=0), "vocabulary_size must be an int >= 2"),
+    (dict(vocabulary_size=50, hidden_dim=10, num_heads=3), "divisible by num_heads"),
+    (dict(vocabulary_size=50, dropout=1.0), r"dropout must be in \[0, 1\)"),
+])
+def test_build_tiny_bert_rejects_bad_args(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        bert.build_tiny_bert(**kwargs)
+
+
+def test_bad_inputs():
+    f = _features()
+    with pytest.raises(ValueError, match="features must be a dict with keys"):
+        bert.classifier_dataset({"token_ids": f["token_ids"]}, np.zeros(8))
+    with pytest.raises(ValueError, match=r"labels must have shape \(8,\)"):
+        bert.classifier_dataset(f, np.zeros(7))
+    with pytest.raises(ValueError, match="texts must be a list of strings"):
+        bert.encode_texts(None, "one string")
+    with pytest.raises(ValueError, match="size \\(300\\) must be <= vocabulary_size"):
+        bert.compact_vocabulary(f["token_ids"], 300, 200)
+    with pytest.raises(ValueError, match="token_ids must lie in"):
+        bert.compact_vocabulary(f["token_ids"], 10, 20)
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        bert.build_classifier(None, pooling="max")
