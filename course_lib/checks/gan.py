@@ -1,0 +1,143 @@
+"""Checkers for lesson 05 (GANs). The answer key is Keras: ``BinaryCrossentropy(from_logits=True)``
+for the losses, ``keras.layers.Conv2DTranspose`` for output sizes.
+
+    check_discriminator_loss(fn)   fn(real_logits (N, 1), fake_logits (N, 1)) -> scalar
+                                   mean BCE(1, real) + mean BCE(0, fake)
+    check_generator_loss(fn)       fn(fake_logits (N, 1)) -> scalar, the NON-saturating mean BCE(1, fake)
+    check_conv_transpose_output_size(fn)   fn(n, kernel_size, stride, padding) -> int, as Keras computes it
+
+When the learner's answer equals a known mistake (labels swapped, the saturating loss, logits treated
+as probabilities), the failure message names it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import CheckFailure, assert_close, call_learner, describe_case, passed
+
+
+def _bce(labels_value, logits, from_logits=True):
+    import keras
+
+    labels = np.full(np.shape(logits), labels_value, dtype="float32")
+    return float(keras.losses.BinaryCrossentropy(from_logits=from_logits)(labels, logits))
+
+
+def _logit_cases(rng):
+    """(name, real_logits, fake_logits) float32 (N, 1); awkward: batch 1, large |logit| (stability)."""
+    cases = []
+    for n in (1, 7, 64):
+        cases.append((f"random logits, batch {n}", rng.normal(0, 2, (n, 1)), rng.normal(0, 2, (n, 1))))
+    cases.append(("confident D: real logits ~ +6, fake ~ -6", rng.normal(6, 1, (16, 1)), rng.normal(-6, 1, (16, 1))))
+    cases.append(("fooled D: real logits ~ -5, fake ~ +5", rng.normal(-5, 1, (16, 1)), rng.normal(5, 1, (16, 1))))
+    cases.append(("large logits +-30 (needs a numerically stable form, e.g. softplus)",
+                  np.array([[30.0], [-30.0], [0.5]]), np.array([[-30.0], [30.0], [-0.5]])))
+    return [(name, r.astype("float32"), f.astype("float32")) for name, r, f in cases]
+
+
+def _diagnose(got, known, atol=1e-4):
+    """Name the known mistake ``got`` equals, if any."""
+    try:
+        g = float(np.asarray(got, dtype="float64"))
+    except Exception:
+        return ""
+    for label, value in known.items():
+        if np.isfinite(value) and abs(g - value) <= atol + 1e-4 * abs(value):
+            return f" Your value equals {label}."
+    return ""
+
+
+def _check_scalar(got, expected, case, known, what):
+    if got is None:
+        raise CheckFailure(f"[{case}] your function returned None for the {what}; did you forget `return`?")
+    if np.ndim(got) != 0:
+        raise CheckFailure(f"[{case}] the {what} must be a scalar (mean over the batch), got shape {np.shape(got)}")
+    try:
+        return assert_close(got, expected, case, what, atol=1e-4, rtol=1e-4)
+    except CheckFailure as e:
+        raise CheckFailure(str(e) + _diagnose(got, known)) from None
+
+
+def check_discriminator_loss(fn, seed: int = 0) -> str:
+    """fn(real_logits, fake_logits) must return mean BCE(1, D(x)) + mean BCE(0, D(G(z))) from logits."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    max_err = 0.0
+    cases = _logit_cases(rng)
+    for name, real, fake in cases:
+        case = f"{name}: " + describe_case(real_logits=real, fake_logits=fake)
+        got = call_learner(fn, case, tf.constant(real), tf.constant(fake))
+        expected = _bce(1, real) + _bce(0, fake)
+        known = {"the loss with the labels swapped (real -> 0, fake -> 1)": _bce(0, real) + _bce(1, fake),
+                 "the loss computed on sigmoid(logits) as if they were logits (sigmoid applied twice)":
+                     _bce(1, 1 / (1 + np.exp(-real))) + _bce(0, 1 / (1 + np.exp(-fake))),
+                 "the loss with the logits treated as probabilities (from_logits=False)":
+                     _bce(1, real, False) + _bce(0, fake, False),
+                 "only the real half of the loss": _bce(1, real),
+                 "only the fake half of the loss": _bce(0, fake),
+                 "half of the expected loss (mean over real and fake together)": (_bce(1, real) + _bce(0, fake)) / 2}
+        max_err = max(max_err, _check_scalar(got, expected, case, known, "discriminator loss"))
+    return passed("discriminator loss", len(cases), max_err, "keras.losses.BinaryCrossentropy(from_logits=True)")
+
+
+def check_generator_loss(fn, seed: int = 0) -> str:
+    """fn(fake_logits) must return the non-saturating generator loss mean BCE(1, D(G(z))) = mean -log D(G(z))."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    max_err = 0.0
+    cases = _logit_cases(rng)
+    for name, _, fake in cases:
+        case = f"{name}: " + describe_case(fake_logits=fake)
+        got = call_learner(fn, case, tf.constant(fake))
+        expected = _bce(1, fake)
+        known = {"the SATURATING loss log(1 - D(G(z))) = -BCE(0, D(G(z))); the lesson explains why G "
+                 "uses -log D(G(z)) instead": -_bce(0, fake),
+                 "BCE(0, D(G(z))): that is the discriminator's target for fakes (labels swapped)": _bce(0, fake),
+                 "the loss computed on sigmoid(logits) as if they were logits (sigmoid applied twice)":
+                     _bce(1, 1 / (1 + np.exp(-fake))),
+                 "the loss with the logits treated as probabilities (from_logits=False)": _bce(1, fake, False)}
+        max_err = max(max_err, _check_scalar(got, expected, case, known, "generator loss"))
+    return passed("non-saturating generator loss", len(cases), max_err,
+                  "keras.losses.BinaryCrossentropy(from_logits=True)")
+
+
+def _keras_conv_transpose_size(n, kernel_size, stride, padding):
+    import keras
+
+    layer = keras.layers.Conv2DTranspose(1, kernel_size, strides=stride, padding=padding)
+    return int(layer.compute_output_shape((1, n, n, 1))[1])
+
+
+CONV_T_CASES = [(n, k, s, p) for p in ("valid", "same") for (n, k, s) in
+                [(7, 4, 2), (7, 3, 2), (14, 5, 2), (5, 3, 1), (4, 1, 1), (6, 2, 3), (3, 1, 2), (9, 4, 3), (1, 3, 2)]]
+
+
+def check_conv_transpose_output_size(fn) -> str:
+    """fn(n, kernel_size, stride, padding) -> output size of Conv2DTranspose along one axis (no output_padding).
+
+    Checked against ``keras.layers.Conv2DTranspose(...).compute_output_shape`` on a grid of cases,
+    including kernel smaller than stride.
+    """
+    for n, k, s, p in CONV_T_CASES:
+        case = describe_case(n=n, kernel_size=k, stride=s, padding=p)
+        got = call_learner(fn, case, n, k, s, p)
+        expected = _keras_conv_transpose_size(n, k, s, p)
+        if got is None:
+            raise CheckFailure(f"[{case}] your function returned None; did you forget `return`?")
+        try:
+            ok = int(got) == got
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise CheckFailure(f"[{case}] the output size must be a whole number, got {got!r}")
+        if int(got) != expected:
+            hint = ""
+            if p == "valid" and k < s and int(got) == (n - 1) * s + k:
+                hint = (" (n - 1) * stride + kernel_size is the textbook size; with kernel_size < stride Keras "
+                        "never returns less than n * stride.")
+            elif int(got) == (n - 1) * s + k and p == "same":
+                hint = " That is the 'valid' size; with 'same' padding Keras returns n * stride."
+            raise CheckFailure(f"[{case}] output size {int(got)}, Keras Conv2DTranspose gives {expected}.{hint}")
+    return passed("transposed-convolution output size", len(CONV_T_CASES), None, "keras.layers.Conv2DTranspose")
