@@ -14,6 +14,11 @@ from keras import layers
 DOWNSAMPLE = ("maxpool", "avgpool", "stride", "none")
 
 
+def _check_int(name: str, value, minimum: int, note: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}{note}, got {value!r}")
+
+
 def build_cnn(input_shape=(28, 28, 1), num_classes: int = 10, filters=(32, 64),
               convs_per_block: int = 2, kernel_size: int = 3, downsample: str = "maxpool",
               batchnorm: bool = True, dropout: float = 0.25, dense_units: int = 128,
@@ -34,18 +39,14 @@ def build_cnn(input_shape=(28, 28, 1), num_classes: int = 10, filters=(32, 64),
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
     if not filters or any((not isinstance(f, int)) or f < 1 for f in filters):
         raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters!r}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+    _check_int("num_classes", num_classes, minimum=2)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
-        raise ValueError(f"kernel_size must be a positive int, got {kernel_size!r}")
-    if isinstance(dense_units, bool) or not isinstance(dense_units, int) or dense_units < 0:
-        raise ValueError(f"dense_units must be an int >= 0 (0 = no hidden dense layer), got {dense_units!r}")
+    _check_int("kernel_size", kernel_size, minimum=1)
+    _check_int("dense_units", dense_units, minimum=0, note=" (0 = no hidden dense layer)")
     if not 0.0 <= bn_momentum < 1.0:
         raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum!r}")
-    if isinstance(convs_per_block, bool) or not isinstance(convs_per_block, int) or convs_per_block < 1:
-        raise ValueError(f"convs_per_block must be a positive int, got {convs_per_block!r}")
+    _check_int("convs_per_block", convs_per_block, minimum=1)
 
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
