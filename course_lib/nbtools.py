@@ -58,7 +58,9 @@ def sync_notebook(path: Path) -> bool:
     return True
 
 
-_TF_LOG_LINE = re.compile(r"^([IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.]+:\d+\]|WARNING: All log messages before absl"
+# glog/absl lines: "I1123 15:33:29.621443  3249 file.cc:31] ..." or, before absl is initialised,
+# "I0000 00:00:1795448009.621443  3249 file.cc:31] ..." (seconds since the epoch).
+_TF_LOG_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\]|WARNING: All log messages before absl"
                           r"|To enable the following instructions: )")
 
 

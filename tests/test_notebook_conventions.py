@@ -56,6 +56,29 @@ def test_committed_with_clean_outputs(path):
             assert out["output_type"] != "error", f"stored error output in: {_src(c)[:80]}"
             text = json.dumps(out.get("text", "")) + json.dumps(out.get("data", {}).get("text/plain", ""))
             assert not re.search(r"/(root|home/\w+|tmp)/", text), f"local path in output of: {_src(c)[:80]}"
+            assert not re.search(r"cuda_platform\.cc|cudart_stub\.cc|cpu_feature_guard", text), \
+                f"TensorFlow start-up log in output of: {_src(c)[:80]} (store outputs with nbtools run)"
+
+
+def test_strip_tf_log_noise_keeps_only_real_messages():
+    lines = ["I0000 00:00:1795448009.621443    3249 cudart_stub.cc:31] Could not find cuda drivers\n",
+             "E0000 00:00:1795448012.978920    3249 cuda_platform.cc:52] failed call to cuInit\n",
+             "W1123 15:33:29.621443  3249 cpu_feature_guard.cc:210] This TensorFlow binary is optimized\n",
+             "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+             "UserWarning: a real warning the learner should see\n"]
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "stream", "name": "stderr", "text": "".join(lines)},
+        {"output_type": "stream", "name": "stderr", "text": "".join(lines[:2])},
+        {"output_type": "stream", "name": "stdout", "text": lines[0]}]}]}
+
+    class Cell(dict):
+        cell_type = property(lambda self: self["cell_type"])
+        outputs = property(lambda self: self["outputs"], lambda self, v: self.__setitem__("outputs", v))
+
+    nb = type("NB", (), {"cells": [Cell(nb["cells"][0])]})()
+    nbtools.strip_tf_log_noise(nb)
+    outs = nb.cells[0]["outputs"]
+    assert [o["text"] for o in outs] == [lines[4], lines[0]]   # stderr noise gone, stdout untouched
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
