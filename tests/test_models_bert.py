@@ -73,3 +73,23 @@ def test_bad_inputs():
         bert.compact_vocabulary(f["token_ids"], 10, 20)
     with pytest.raises(ValueError, match="pooling must be one of"):
         bert.build_classifier(None, pooling="max")
+
+
+def test_warmup_linear_decay_rises_then_falls_to_zero():
+    peak, warmup, total = 1e-3, 10, 50
+    schedule = bert.warmup_linear_decay(peak, warmup, total)
+    rates = np.array([float(schedule(step)) for step in range(total + 1)])
+    assert np.allclose(rates[:warmup], peak * np.arange(1, warmup + 1) / warmup)         # linear rise
+    assert np.isclose(rates.max(), peak) and rates.argmax() in (warmup - 1, warmup)
+    after = rates[warmup:]
+    assert np.allclose(after, peak * (1 - np.arange(total - warmup + 1) / (total - warmup)), atol=1e-9)
+    assert rates[-1] == 0.0
+
+
+@pytest.mark.parametrize("args, match", [
+    ((0.0, 1, 10), "peak must be"), ((1e-3, 0, 10), "warmup_steps must be"),
+    ((1e-3, 11, 10), "warmup_steps .* must be <= total_steps"), ((True, 1, 10), "peak must be"),
+])
+def test_warmup_linear_decay_rejects_bad_args(args, match):
+    with pytest.raises(ValueError, match=match):
+        bert.warmup_linear_decay(*args)

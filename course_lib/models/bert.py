@@ -8,6 +8,7 @@ Bidirectional Transformers for Language Understanding").
                                                         mask_weights (b, P)) for masked-LM training
     pretrain_mlm(backbone, features, ...)   self-supervised MLM pretraining -> (BertMaskedLM, History)
     build_classifier(backbone, pooling)     dict of (N, T) inputs -> float32 logits (N, num_classes)
+    warmup_linear_decay(peak, warmup, total) BERT's learning-rate schedule (pretraining and fine-tuning)
 
 Features are the dicts that keras_hub's BERT preprocessors produce; every model here consumes
 them unchanged, so a tiny BERT and a pretrained encoder (course_lib.pretrained) are interchangeable.
@@ -133,6 +134,8 @@ def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_toke
 
     _, t = _check_features(features)
     steps = _positive_int("steps", steps)
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
     if not 0.0 < mask_selection_rate < 1.0:
         raise ValueError(f"mask_selection_rate must be in (0, 1), got {mask_selection_rate!r}")
     max_selections = max_selections or int(np.ceil(mask_selection_rate * t)) + 1
@@ -144,7 +147,7 @@ def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_toke
     ds = mlm_dataset(features, generator, batch_size, shuffle=True, seed=seed, repeat=True)
     model = keras_hub.models.BertMaskedLM(backbone, preprocessor=None)
     warmup = max(1, steps // 10)
-    schedule = _warmup_linear_decay(learning_rate, warmup, steps)
+    schedule = warmup_linear_decay(learning_rate, warmup, steps)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
@@ -157,12 +160,20 @@ def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_toke
     return model, history
 
 
-def _warmup_linear_decay(peak: float, warmup: int, total: int):
-    """Learning rate rising linearly to ``peak`` over ``warmup`` steps, then falling linearly to 0."""
-    if not peak > 0:
-        raise ValueError(f"learning_rate must be > 0, got {peak!r}")
-    decay = keras.optimizers.schedules.PolynomialDecay(peak, max(total - warmup, 1), 0.0)
-    return _Warmup(peak, warmup, decay)
+def warmup_linear_decay(peak: float, warmup_steps: int, total_steps: int):
+    """BERT's learning-rate schedule (Devlin et al. 2019): a linear rise to ``peak`` over
+    ``warmup_steps`` optimizer steps, then a linear fall to 0 at ``total_steps``.
+
+    Returns a keras LearningRateSchedule (step -> float32 rate) for any Keras optimizer.
+    """
+    if isinstance(peak, bool) or not isinstance(peak, (int, float)) or not peak > 0:
+        raise ValueError(f"peak must be a learning rate > 0, got {peak!r}")
+    warmup_steps = _positive_int("warmup_steps", warmup_steps)
+    total_steps = _positive_int("total_steps", total_steps)
+    if warmup_steps > total_steps:
+        raise ValueError(f"warmup_steps ({warmup_steps}) must be <= total_steps ({total_steps})")
+    decay = keras.optimizers.schedules.PolynomialDecay(float(peak), max(total_steps - warmup_steps, 1), 0.0)
+    return _Warmup(peak, warmup_steps, decay)
 
 
 class _Warmup(keras.optimizers.schedules.LearningRateSchedule):
