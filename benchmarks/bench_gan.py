@@ -37,10 +37,10 @@ from course_lib.models.cnn import build_cnn  # noqa: E402
 CLF_TRAIN = quick.pick(quick=3000, full=12000)
 CLF_EPOCHS = quick.pick(quick=2, full=3)
 GAN_TRAIN = quick.pick(quick=3000, full=None)
-EPOCHS = quick.pick(quick=3, full=10)
+EPOCHS = quick.pick(quick=3, full=12)
 STEPS = quick.pick(quick=30, full=250)
 BATCH = 64
-N_EVAL = quick.pick(quick=500, full=1000)
+N_EVAL = quick.pick(quick=300, full=1000)
 result = {"mode": quick.mode_name(), "machine": f"{platform.machine()}, {os.cpu_count()} cores, TF {tf.__version__}",
           "load_avg_start": os.getloadavg()[0]}
 
