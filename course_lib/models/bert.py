@@ -20,14 +20,10 @@ import warnings
 import keras
 import numpy as np
 
+from course_lib.models._args import int_at_least
+
 FEATURE_KEYS = ("token_ids", "segment_ids", "padding_mask")
 POOLINGS = ("cls", "mean")
-
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def build_tiny_bert(vocabulary_size: int, num_layers: int = 2, num_heads: int = 2, hidden_dim: int = 64,
@@ -42,14 +38,14 @@ def build_tiny_bert(vocabulary_size: int, num_layers: int = 2, num_heads: int = 
     """
     import keras_hub
 
-    vocabulary_size = _positive_int("vocabulary_size", vocabulary_size, 2)
-    num_layers = _positive_int("num_layers", num_layers)
-    num_heads = _positive_int("num_heads", num_heads)
-    hidden_dim = _positive_int("hidden_dim", hidden_dim)
+    vocabulary_size = int_at_least("vocabulary_size", vocabulary_size, 2)
+    num_layers = int_at_least("num_layers", num_layers)
+    num_heads = int_at_least("num_heads", num_heads)
+    hidden_dim = int_at_least("hidden_dim", hidden_dim)
     if hidden_dim % num_heads:
         raise ValueError(f"hidden_dim ({hidden_dim}) must be divisible by num_heads ({num_heads})")
-    intermediate_dim = _positive_int("intermediate_dim", intermediate_dim)
-    max_sequence_length = _positive_int("max_sequence_length", max_sequence_length, 2)
+    intermediate_dim = int_at_least("intermediate_dim", intermediate_dim)
+    max_sequence_length = int_at_least("max_sequence_length", max_sequence_length, 2)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     return keras_hub.models.BertBackbone(
@@ -68,7 +64,7 @@ def encode_texts(preprocessor, texts, batch_size: int = 256) -> dict:
                          f"{type(texts).__name__}")
     if len(texts) == 0:
         raise ValueError("texts is empty")
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = int_at_least("batch_size", batch_size)
     import tensorflow as tf
 
     # tf.data runs the tokenizer as a graph: ~10x faster than calling it eagerly batch by batch.
@@ -104,7 +100,7 @@ def mlm_dataset(features: dict, mask_generator, batch_size: int = 32, shuffle: b
     import tensorflow as tf
 
     n, _ = _check_features(features)
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = int_at_least("batch_size", batch_size)
     ds = tf.data.Dataset.from_tensor_slices({k: features[k] for k in FEATURE_KEYS})
     if shuffle:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
@@ -133,7 +129,7 @@ def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_toke
     import keras_hub
 
     _, t = _check_features(features)
-    steps = _positive_int("steps", steps)
+    steps = int_at_least("steps", steps)
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
         raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
     if not 0.0 < mask_selection_rate < 1.0:
@@ -168,8 +164,8 @@ def warmup_linear_decay(peak: float, warmup_steps: int, total_steps: int):
     """
     if isinstance(peak, bool) or not isinstance(peak, (int, float)) or not peak > 0:
         raise ValueError(f"peak must be a learning rate > 0, got {peak!r}")
-    warmup_steps = _positive_int("warmup_steps", warmup_steps)
-    total_steps = _positive_int("total_steps", total_steps)
+    warmup_steps = int_at_least("warmup_steps", warmup_steps)
+    total_steps = int_at_least("total_steps", total_steps)
     if warmup_steps > total_steps:
         raise ValueError(f"warmup_steps ({warmup_steps}) must be <= total_steps ({total_steps})")
     decay = keras.optimizers.schedules.PolynomialDecay(float(peak), max(total_steps - warmup_steps, 1), 0.0)
@@ -199,7 +195,7 @@ def build_classifier(backbone, num_classes: int = 2, pooling: str = "cls", dropo
     """
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-    num_classes = _positive_int("num_classes", num_classes, 2)
+    num_classes = int_at_least("num_classes", num_classes, 2)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     inputs = {k: keras.Input(shape=(None,), dtype="bool" if k == "padding_mask" else "int32", name=k)
@@ -232,7 +228,7 @@ def classifier_dataset(features: dict, labels, batch_size: int = 32, shuffle: bo
     labels = np.asarray(labels)
     if labels.shape != (n,):
         raise ValueError(f"labels must have shape ({n},) to match features, got {labels.shape}")
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = int_at_least("batch_size", batch_size)
     ds = tf.data.Dataset.from_tensor_slices(({k: features[k] for k in FEATURE_KEYS}, labels.astype("int32")))
     if shuffle:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
@@ -276,9 +272,9 @@ def compact_vocabulary(token_ids, size: int, vocabulary_size: int,
     ``lookup[old_ids]`` are the new ids.
     """
     token_ids = np.asarray(token_ids)
-    vocabulary_size = _positive_int("vocabulary_size", vocabulary_size, 2)
+    vocabulary_size = int_at_least("vocabulary_size", vocabulary_size, 2)
     special_ids = [int(i) for i in special_ids]
-    size = _positive_int("size", size, len(special_ids) + 1)
+    size = int_at_least("size", size, len(special_ids) + 1)
     if size > vocabulary_size:
         raise ValueError(f"size ({size}) must be <= vocabulary_size ({vocabulary_size})")
     if not np.issubdtype(token_ids.dtype, np.integer) or token_ids.size == 0:

@@ -11,12 +11,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from course_lib.models._args import int_at_least
+
 DOWNSAMPLE = ("maxpool", "avgpool", "stride", "none")
-
-
-def _check_int(name: str, value, minimum: int, note: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}{note}, got {value!r}")
 
 
 def build_cnn(input_shape=(28, 28, 1), num_classes: int = 10, filters=(32, 64),
@@ -39,14 +36,14 @@ def build_cnn(input_shape=(28, 28, 1), num_classes: int = 10, filters=(32, 64),
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
     if not filters or any((not isinstance(f, int)) or f < 1 for f in filters):
         raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters!r}")
-    _check_int("num_classes", num_classes, minimum=2)
+    int_at_least("num_classes", num_classes, minimum=2)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    _check_int("kernel_size", kernel_size, minimum=1)
-    _check_int("dense_units", dense_units, minimum=0, note=" (0 = no hidden dense layer)")
+    int_at_least("kernel_size", kernel_size, minimum=1)
+    int_at_least("dense_units", dense_units, minimum=0, note=" (0 = no hidden dense layer)")
     if not 0.0 <= bn_momentum < 1.0:
         raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum!r}")
-    _check_int("convs_per_block", convs_per_block, minimum=1)
+    int_at_least("convs_per_block", convs_per_block, minimum=1)
 
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs

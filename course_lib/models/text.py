@@ -22,13 +22,9 @@ import keras
 import numpy as np
 from keras import layers
 
+from course_lib.models._args import int_at_least
+
 CELLS = ("lstm", "gru")
-
-
-def _positive_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def build_text_vectorizer(texts, max_tokens: int = 20000, sequence_length: int = 256,
@@ -51,8 +47,8 @@ def build_text_vectorizer(texts, max_tokens: int = 20000, sequence_length: int =
     bad = [i for i, t in enumerate(texts) if not isinstance(t, (str, np.str_))]
     if bad:
         raise ValueError(f"texts must contain only str; item {bad[0]} is {type(texts[bad[0]]).__name__}")
-    max_tokens = _positive_int(max_tokens, "max_tokens", minimum=3)
-    sequence_length = _positive_int(sequence_length, "sequence_length")
+    max_tokens = int_at_least("max_tokens", max_tokens, 3)
+    sequence_length = int_at_least("sequence_length", sequence_length)
     vectorizer = layers.TextVectorization(max_tokens=max_tokens, output_mode="int",
                                           output_sequence_length=sequence_length, name=name)
     vectorizer.adapt(np.array(texts, dtype=object))
@@ -79,9 +75,9 @@ def build_rnn_classifier(vectorizer: layers.TextVectorization, cell: str = "lstm
                          "first (or use build_text_vectorizer)")
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-    embedding_dim = _positive_int(embedding_dim, "embedding_dim")
-    units = _positive_int(units, "units")
-    num_classes = _positive_int(num_classes, "num_classes", minimum=2)
+    embedding_dim = int_at_least("embedding_dim", embedding_dim)
+    units = int_at_least("units", units)
+    num_classes = int_at_least("num_classes", num_classes, 2)
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
 
