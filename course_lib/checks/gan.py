@@ -136,8 +136,9 @@ def check_conv_transpose_output_size(fn) -> str:
             hint = ""
             if p == "valid" and k < s and int(got) == (n - 1) * s + k:
                 hint = (" (n - 1) * stride + kernel_size is the textbook size; with kernel_size < stride Keras "
-                        "never returns less than n * stride.")
+                        "never returns less than its 'same' size: run the layer on a few sizes and compare.")
             elif int(got) == (n - 1) * s + k and p == "same":
-                hint = " That is the 'valid' size; with 'same' padding Keras returns n * stride."
+                hint = (" That is the 'valid' size; the 'same' size does not depend on kernel_size: run "
+                        "keras.layers.Conv2DTranspose with padding='same' on a few sizes and compare.")
             raise CheckFailure(f"[{case}] output size {int(got)}, Keras Conv2DTranspose gives {expected}.{hint}")
     return passed("transposed-convolution output size", len(CONV_T_CASES), None, "keras.layers.Conv2DTranspose")
