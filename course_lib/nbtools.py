@@ -13,6 +13,7 @@ import argparse
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -88,8 +89,15 @@ def run_notebook(path: Path, quick: bool = False, timeout: int = 900) -> float:
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(path, as_version=4)
     start = time.time()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    except Exception:   # keep what ran, for inspection, outside the repository; the original stays as it was
+        failed = Path(tempfile.gettempdir()) / f"{path.stem}.failed.ipynb"
+        strip_tf_log_noise(nb)
+        nbformat.write(nb, failed)
+        print(f"{path}: failed after {time.time() - start:.0f} s; outputs so far in {failed}", file=sys.stderr)
+        raise
     seconds = time.time() - start
     strip_tf_log_noise(nb)
     nbformat.write(nb, path)

@@ -20,6 +20,32 @@ def default_compile(model: keras.Model, learning_rate: float = 1e-3) -> keras.Mo
     return model
 
 
+def restart(model: keras.Model, weights: list) -> keras.Model:
+    """Start a compiled model's training again from ``weights``, without recompiling.
+
+    weights: a list like ``model.get_weights()`` (e.g. from a freshly built model of the same
+    architecture, or saved before training). Sets the weights and puts the optimizer back to step 0
+    with zero moments; its learning rate (or schedule) is kept. Use it for many short runs of one
+    architecture (seeds, training-set sizes): a freshly compiled model traces its training step
+    again, which costs seconds per run on a CPU.
+    """
+    if not isinstance(model, keras.Model) or not model.compiled:
+        raise TypeError(f"model must be a compiled keras.Model, got {type(model).__name__}")
+    current = model.get_weights()
+    if not isinstance(weights, (list, tuple)) or len(weights) != len(current):
+        raise ValueError(f"weights must be a list of {len(current)} arrays (as model.get_weights() "
+                         f"returns), got {type(weights).__name__} of length {len(weights) if hasattr(weights, '__len__') else '?'}")
+    for i, (w, c) in enumerate(zip(weights, current)):
+        if tuple(getattr(w, "shape", ())) != c.shape:
+            raise ValueError(f"weights[{i}] must have shape {c.shape}, got {tuple(getattr(w, 'shape', ()))}")
+    model.set_weights(weights)
+    if model.optimizer.built:
+        for v in model.optimizer.variables:
+            if v.name != "learning_rate":
+                v.assign(keras.ops.zeros(v.shape, v.dtype))
+    return model
+
+
 def build_in_scope(build_model: Callable[[], keras.Model], strategy=None,
                    learning_rate: float = 1e-3) -> keras.Model:
     """Call ``build_model()`` inside ``strategy.scope()``; compile with defaults if it did not."""

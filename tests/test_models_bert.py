@@ -93,3 +93,38 @@ def test_warmup_linear_decay_rises_then_falls_to_zero():
 def test_warmup_linear_decay_rejects_bad_args(args, match):
     with pytest.raises(ValueError, match=match):
         bert.warmup_linear_decay(*args)
+
+
+def test_split_top_reproduces_the_backbone_and_trains_only_the_top():
+    import keras
+    keras.utils.set_random_seed(0)
+    bb = bert.build_tiny_bert(50, num_layers=3, num_heads=2, hidden_dim=8, intermediate_dim=16,
+                              max_sequence_length=12)
+    x = _features(n=5)
+    lower, top = bert.split_top(bb, top_layers=2, num_classes=3)
+    hidden = np.asarray(lower(x))
+    assert hidden.shape == (5, 12, 8)
+    pooled = keras.Model(top.input, top.get_layer("mean_pool").output)
+    expected = bert.MeanPool()(bb(x)["sequence_output"], x["padding_mask"])
+    np.testing.assert_allclose(pooled({"hidden_states": hidden, "padding_mask": x["padding_mask"]}),
+                               expected, atol=1e-5)
+    before = [w.copy() for w in bb.get_weights()]
+    top.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    top.fit({"hidden_states": hidden, "padding_mask": x["padding_mask"]}, np.arange(5) % 3, verbose=0)
+    top_ids = {id(v) for layer in bb.transformer_layers[1:] for v in layer.weights}
+    moved = {id(v): not np.allclose(np.asarray(v), b) for v, b in zip(bb.weights, before)}
+    assert not any(m for i, m in moved.items() if i not in top_ids)      # embeddings, layer 1, pooler
+    assert any(m for i, m in moved.items() if i in top_ids)              # the top layers trained
+    assert np.allclose(np.asarray(lower(x)), hidden)          # the lower layers did not move
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"top_layers": 0}, "top_layers"), ({"top_layers": 3}, "top_layers must be < "),
+    ({"top_layers": 1, "num_classes": 1}, "num_classes"), ({"top_layers": 1, "dropout": 1.0}, "dropout")])
+def test_split_top_rejects_bad_args(kwargs, match):
+    bb = bert.build_tiny_bert(50, num_layers=3, num_heads=2, hidden_dim=8, intermediate_dim=16,
+                              max_sequence_length=12)
+    with pytest.raises(ValueError, match=match):
+        bert.split_top(bb, **kwargs)
+    with pytest.raises(TypeError, match="BertBackbone"):
+        bert.split_top(object(), 1)

@@ -95,3 +95,22 @@ def test_exercises_use_nbgrader_markup_and_checkers(path):
             assert "course_lib.checks" in src, f"cell {i}: test cells call a course_lib checker"
     ids = [c["metadata"]["nbgrader"]["grade_id"] for c in cells if "nbgrader" in c.get("metadata", {})]
     assert len(ids) == len(set(ids)), "grade_ids must be unique"
+
+
+def test_run_notebook_keeps_a_failed_run_outside_the_repository(tmp_path, monkeypatch):
+    import nbformat
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setenv("COURSE_QUICK", "1")                   # run_notebook sets it; restored afterwards
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)          # re-read TMPDIR
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('ran')"),
+                                         nbformat.v4.new_code_cell("raise ValueError('boom')")])
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_text()
+    with pytest.raises(Exception, match="boom"):
+        nbtools.run_notebook(path, quick=True, timeout=60)
+    assert path.read_text() == before                            # the original is untouched
+    failed = nbformat.read(tmp_path / "tmp" / "lesson.failed.ipynb", as_version=4)
+    assert failed.cells[0].outputs[0]["text"] == "ran\n"         # what ran is kept for inspection

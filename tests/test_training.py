@@ -74,3 +74,35 @@ def test_plots_reject_bad_input():
         plots.filters(np.zeros((3, 3)))
     fig, counts = plots.confusion_matrix([0, 1, 1], [0, 1, 0], ["a", "b"])
     assert counts.tolist() == [[1, 0], [1, 1]]
+
+
+def test_restart_equals_a_freshly_compiled_run():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 4)).astype("float32"), rng.integers(0, 2, 32)
+
+    def build():
+        keras.utils.set_random_seed(1)
+        return training.default_compile(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), 0.05)
+
+    fresh = build()
+    start = fresh.get_weights()
+    fresh.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    reused = build()
+    reused.fit(x, 1 - y, batch_size=8, epochs=3, shuffle=False, verbose=0)   # moments and step count move
+    training.restart(reused, start)
+    assert int(reused.optimizer.iterations) == 0
+    reused.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(fresh.get_weights(), reused.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert float(reused.optimizer.learning_rate) == pytest.approx(0.05)
+
+
+def test_restart_rejects_bad_arguments():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    with pytest.raises(TypeError, match="compiled"):
+        training.restart(model, model.get_weights())
+    training.default_compile(model)
+    with pytest.raises(ValueError, match="list of 2 arrays"):
+        training.restart(model, model.get_weights()[:1])
+    with pytest.raises(ValueError, match=r"weights\[0\] must have shape \(4, 2\)"):
+        training.restart(model, [np.zeros((2, 4)), np.zeros(2)])
