@@ -43,14 +43,30 @@ from course_lib import data
 data.verify_all();  # every data file present, sha256 checked'''
 
 
+def _keep_run_state(old, new):
+    """Give ``new`` the id, execution count and outputs of ``old`` (same kind of cell): sync owns only
+    the source, so re-syncing an executed notebook does not make it look un-run."""
+    if old is not None and old.cell_type == new.cell_type:
+        if "id" in old:
+            new["id"] = old["id"]
+        if new.cell_type == "code":
+            new.execution_count = old.execution_count
+            new.outputs = old.outputs
+    return new
+
+
 def sync_notebook(path: Path) -> bool:
     """Make cell 0 the Colab badge and cell 1 the setup cell. Returns True if the file changed."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
+    tagged = {tag: next((c for c in nb.cells if tag in c.metadata.get("tags", [])), None)
+              for tag in (BADGE_TAG, SETUP_TAG)}
     cells = [c for c in nb.cells if not set(c.metadata.get("tags", [])) & {BADGE_TAG, SETUP_TAG}]
-    badge = nbformat.v4.new_markdown_cell(badge_markdown(path.name), metadata={"tags": [BADGE_TAG]})
-    setup = nbformat.v4.new_code_cell(setup_cell_source(), metadata={"tags": [SETUP_TAG]})
+    badge = _keep_run_state(tagged[BADGE_TAG], nbformat.v4.new_markdown_cell(
+        badge_markdown(path.name), metadata={"tags": [BADGE_TAG]}))
+    setup = _keep_run_state(tagged[SETUP_TAG], nbformat.v4.new_code_cell(
+        setup_cell_source(), metadata={"tags": [SETUP_TAG]}))
     old = [(c.cell_type, c.source) for c in nb.cells[:2]]
     if old == [("markdown", badge.source), ("code", setup.source)] and len(cells) == len(nb.cells) - 2:
         return False

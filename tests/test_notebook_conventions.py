@@ -114,3 +114,20 @@ def test_run_notebook_keeps_a_failed_run_outside_the_repository(tmp_path, monkey
     assert path.read_text() == before                            # the original is untouched
     failed = nbformat.read(tmp_path / "tmp" / "lesson.failed.ipynb", as_version=4)
     assert failed.cells[0].outputs[0]["text"] == "ran\n"         # what ran is kept for inspection
+
+
+def test_sync_updates_the_setup_source_and_keeps_its_run_state(tmp_path):
+    import nbformat
+    setup = nbformat.v4.new_code_cell("# an old setup cell", metadata={"tags": [nbtools.SETUP_TAG]},
+                                      execution_count=1, outputs=[nbformat.v4.new_output("stream", text="ok\n")])
+    setup["id"] = "setup-id"
+    lesson = nbformat.v4.new_code_cell("x = 1", execution_count=2)
+    path = tmp_path / "07_demo.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[setup, lesson]), path)
+    assert nbtools.sync_notebook(path) is True
+    nb = nbformat.read(path, as_version=4)
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code"]
+    assert nb.cells[1].source == nbtools.setup_cell_source()                 # the source is refreshed
+    assert (nb.cells[1]["id"], nb.cells[1].execution_count) == ("setup-id", 1)  # the run state is kept
+    assert nb.cells[1].outputs[0]["text"] == "ok\n"
+    assert nbtools.sync_notebook(path) is False                              # idempotent
