@@ -68,7 +68,7 @@ def main(argv=None):
     packer = pretrained.load_minilm_preprocessor(args.seq_len)
     tx, vx, sx = (bert.encode_texts(packer, s.texts) for s in (train, val, test))
     if args.truncate == "head_tail":      # MiniLM only; the tiny BERT keeps the head
-        minilm_tx, minilm_sx = (head_tail_features(pretrained.load_minilm_tokenizer(), s.texts, args.seq_len)
+        minilm_tx, minilm_sx = (bert.encode_head_tail(pretrained.load_minilm_tokenizer(), s.texts, args.seq_len)
                                 for s in (train, test))
     else:
         minilm_tx, minilm_sx = tx, sx
@@ -160,24 +160,6 @@ def main(argv=None):
     out["target_minilm_f1_097"] = bool(r["spam_f1"] >= 0.97)
     out["load_avg_end"] = os.getloadavg()[0]
     print(json.dumps(out), flush=True)
-
-
-def head_tail_features(tokenizer, texts, seq_len, cls_id=101, sep_id=102):
-    """BERT features keeping the first and the last pieces of long texts: [CLS] head ... tail [SEP]."""
-    import tensorflow as tf
-
-    budget = seq_len - 2
-    head = budget // 2
-    ids = np.zeros((len(texts), seq_len), "int32")
-    for start in range(0, len(texts), 256):
-        batch = tokenizer(tf.constant(list(texts[start:start + 256])))
-        for j, pieces in enumerate(batch.to_list() if hasattr(batch, "to_list") else batch):
-            pieces = list(pieces)
-            if len(pieces) > budget:
-                pieces = pieces[:head] + pieces[len(pieces) - (budget - head):]
-            row = [cls_id] + pieces + [sep_id]
-            ids[start + j, :len(row)] = row
-    return {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": ids != 0}
 
 
 def top_cached(args, train, test, tx, sx):

