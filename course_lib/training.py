@@ -25,7 +25,8 @@ def restart(model: keras.Model, weights: list) -> keras.Model:
 
     weights: a list like ``model.get_weights()`` (e.g. from a freshly built model of the same
     architecture, or saved before training). Sets the weights and puts the optimizer back to step 0
-    with zero moments; its learning rate (or schedule) is kept. Use it for many short runs of one
+    with zero moments (and, under mixed precision, its initial loss scale); its learning rate (or
+    schedule) is kept. Use it for many short runs of one
     architecture (seeds, training-set sizes): a freshly compiled model traces its training step
     again, which costs seconds per run on a CPU.
     """
@@ -39,9 +40,12 @@ def restart(model: keras.Model, weights: list) -> keras.Model:
         if tuple(getattr(w, "shape", ())) != c.shape:
             raise ValueError(f"weights[{i}] must have shape {c.shape}, got {tuple(getattr(w, 'shape', ()))}")
     model.set_weights(weights)
-    if model.optimizer.built:
-        for v in model.optimizer.variables:
-            if v.name != "learning_rate":
+    optimizer = model.optimizer
+    if optimizer.built:
+        for v in optimizer.variables:
+            if v.name == "dynamic_scale":           # LossScaleOptimizer (mixed_float16 on a GPU)
+                v.assign(keras.ops.full(v.shape, optimizer.initial_scale, v.dtype))
+            elif v.name != "learning_rate":         # step counters and moments
                 v.assign(keras.ops.zeros(v.shape, v.dtype))
     return model
 

@@ -76,13 +76,18 @@ def test_plots_reject_bad_input():
     assert counts.tolist() == [[1, 0], [1, 1]]
 
 
-def test_restart_equals_a_freshly_compiled_run():
+@pytest.mark.parametrize("loss_scale", [False, True])
+def test_restart_equals_a_freshly_compiled_run(loss_scale):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(32, 4)).astype("float32"), rng.integers(0, 2, 32)
 
     def build():
         keras.utils.set_random_seed(1)
-        return training.default_compile(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), 0.05)
+        model = training.default_compile(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), 0.05)
+        if loss_scale:              # what Keras uses under mixed_float16 (GPU); its scale must survive
+            model.compile(optimizer=keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.05)),
+                          loss=model.loss, metrics=["accuracy"])
+        return model
 
     fresh = build()
     start = fresh.get_weights()
@@ -95,6 +100,8 @@ def test_restart_equals_a_freshly_compiled_run():
     for a, b in zip(fresh.get_weights(), reused.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6)
     assert float(reused.optimizer.learning_rate) == pytest.approx(0.05)
+    if loss_scale:
+        assert float(reused.optimizer.dynamic_scale) == float(fresh.optimizer.dynamic_scale) > 0
 
 
 def test_restart_rejects_bad_arguments():
