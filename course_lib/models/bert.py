@@ -57,16 +57,19 @@ def build_tiny_bert(vocabulary_size: int, num_layers: int = 2, num_heads: int = 
         max_sequence_length=max_sequence_length, name=name)
 
 
+def _check_texts(texts):
+    if isinstance(texts, str) or not hasattr(texts, "__len__"):
+        raise ValueError(f"texts must be a list of strings (one per example), got {type(texts).__name__}")
+    if len(texts) == 0:
+        raise ValueError("texts is empty")
+
+
 def encode_texts(preprocessor, texts, batch_size: int = 256) -> dict:
     """Run a keras_hub BERT preprocessor over a list of strings, in batches; numpy feature dict.
 
     texts: list of N str. Returns {"token_ids", "segment_ids": int32 (N, T), "padding_mask": bool (N, T)}.
     """
-    if isinstance(texts, str) or not hasattr(texts, "__len__"):
-        raise ValueError("texts must be a list of strings (one per example), got "
-                         f"{type(texts).__name__}")
-    if len(texts) == 0:
-        raise ValueError("texts is empty")
+    _check_texts(texts)
     batch_size = int_at_least("batch_size", batch_size)
     import tensorflow as tf
 
@@ -90,10 +93,7 @@ def encode_head_tail(tokenizer, texts, sequence_length: int = 128, cls_id: int =
     Classification?", found best for long documents). Short texts come out as ``encode_texts`` with
     a BERT packer gives them. Returns {"token_ids", "segment_ids": int32 (N, T), "padding_mask": bool (N, T)}.
     """
-    if isinstance(texts, str) or not hasattr(texts, "__len__"):
-        raise ValueError(f"texts must be a list of strings (one per example), got {type(texts).__name__}")
-    if len(texts) == 0:
-        raise ValueError("texts is empty")
+    _check_texts(texts)
     sequence_length = int_at_least("sequence_length", sequence_length, 4)
     batch_size = int_at_least("batch_size", batch_size)
     import tensorflow as tf
@@ -231,9 +231,7 @@ def build_classifier(backbone, num_classes: int = 2, pooling: str = "cls", dropo
     """
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-    num_classes = int_at_least("num_classes", num_classes, 2)
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    head = _classification_head(num_classes, dropout)
     inputs = {k: keras.Input(shape=(None,), dtype="bool" if k == "padding_mask" else "int32", name=k)
               for k in FEATURE_KEYS}
     out = backbone(inputs)
@@ -241,11 +239,21 @@ def build_classifier(backbone, num_classes: int = 2, pooling: str = "cls", dropo
         x = out["pooled_output"]
     else:
         x = MeanPool(name="mean_pool")(out["sequence_output"], inputs["padding_mask"])
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    x = keras.layers.Dense(num_classes, name="logits_raw")(x)
-    logits = keras.layers.Activation("linear", dtype="float32", name="logits")(x)
-    return keras.Model(inputs, logits, name=name)
+    return keras.Model(inputs, head(x), name=name)
+
+
+def _classification_head(num_classes, dropout):
+    """(N, D) pooled vectors -> float32 logits (N, num_classes): dropout, Dense (checked arguments)."""
+    num_classes = int_at_least("num_classes", num_classes, 2)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+
+    def head(x):
+        if dropout:
+            x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+        x = keras.layers.Dense(num_classes, name="logits_raw")(x)
+        return keras.layers.Activation("linear", dtype="float32", name="logits")(x)
+    return head
 
 
 def split_top(backbone, top_layers: int, num_classes: int = 2, dropout: float = 0.1,
@@ -270,20 +278,14 @@ def split_top(backbone, top_layers: int, num_classes: int = 2, dropout: float = 
     if top_layers >= len(layers):
         raise ValueError(f"top_layers must be < the backbone's {len(layers)} layers (fine-tune all "
                          f"of them with build_classifier), got {top_layers}")
-    num_classes = int_at_least("num_classes", num_classes, 2)
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    head = _classification_head(num_classes, dropout)
     lower = keras.Model(backbone.input, layers[len(layers) - top_layers - 1].output, name="lower_layers")
     hidden = keras.Input(shape=(None, backbone.hidden_dim), name="hidden_states")
     mask = keras.Input(shape=(None,), dtype="bool", name="padding_mask")
     x = hidden
     for layer in layers[len(layers) - top_layers:]:
         x = layer(x, padding_mask=mask)
-    x = MeanPool(name="mean_pool")(x, mask)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    x = keras.layers.Dense(num_classes, name="logits_raw")(x)
-    logits = keras.layers.Activation("linear", dtype="float32", name="logits")(x)
+    logits = head(MeanPool(name="mean_pool")(x, mask))
     return lower, keras.Model({"hidden_states": hidden, "padding_mask": mask}, logits, name=name)
 
 
