@@ -32,13 +32,44 @@ def test_mean_pool_ignores_padding():
     np.testing.assert_allclose(out, [seq[0, :2].mean(0), seq[1, 0]])
 
 
-def test_mlm_dataset_batches():
+def _mask_generator():
     import keras_hub
-    gen = keras_hub.layers.MaskedLMMaskGenerator(vocabulary_size=50, mask_selection_rate=0.3, mask_token_id=4,
-                                                 mask_selection_length=5, unselectable_token_ids=[0, 2, 3])
-    x, y, w = next(iter(bert.mlm_dataset(_features(), gen, batch_size=4)))
-    assert x["mask_positions"].shape == (4, 5) and y.shape == (4, 5) and w.shape == (4, 5)
-    assert float(np.asarray(w).sum()) > 0
+    return keras_hub.layers.MaskedLMMaskGenerator(vocabulary_size=50, mask_selection_rate=0.3, mask_token_id=4,
+                                                  mask_selection_length=5, unselectable_token_ids=[0, 2, 3])
+
+
+def _batches(ds):
+    return [(x["token_ids"].numpy(), x["mask_positions"].numpy(), y.numpy(), w.numpy()) for x, y, w in ds]
+
+
+def test_mlm_dataset_batches():
+    feats = _features()
+    batches = _batches(bert.mlm_dataset(feats, _mask_generator(), batch_size=4, steps=5))
+    assert len(batches) == 5                                  # steps batches, passes repeated as needed
+    now_mask = []
+    for ids, pos, y, w in batches:
+        assert ids.shape == (4, 12) and pos.shape == y.shape == w.shape == (4, 5) and w.sum() > 0
+        real = w > 0
+        assert not np.isin(y[real], [0, 2, 3]).any()           # specials are never selected
+        now_mask.extend(ids[np.arange(4)[:, None], pos][real] == 4)
+    assert np.mean(now_mask) > 0.5                             # ~80% of the selected become [MASK]
+    assert len(_batches(bert.mlm_dataset(feats, _mask_generator(), batch_size=4))) == 2   # default: one pass
+
+
+def test_mlm_dataset_is_reproducible_from_its_seed():
+    feats = _features(n=16, t=24)
+    a, b, c = (_batches(bert.mlm_dataset(feats, _mask_generator(), batch_size=4, steps=6, seed=s))
+               for s in (3, 3, 4))
+    for (ids_a, pos_a, y_a, w_a), (ids_b, pos_b, y_b, w_b) in zip(a, b):
+        np.testing.assert_array_equal(ids_a, ids_b)
+        np.testing.assert_array_equal(pos_a, pos_b)
+        np.testing.assert_array_equal(w_a, w_b)
+    assert any((pa != pc).any() for (_, pa, _, _), (_, pc, _, _) in zip(a, c))   # another seed, other masks
+
+
+def test_mlm_dataset_rejects_batch_larger_than_data():
+    with pytest.raises(ValueError, match="batch_size must be <= the number of examples"):
+        bert.mlm_dataset(_features(n=3), _mask_generator(), batch_size=4)
 
 
 def test_compact_vocabulary_keeps_specials_and_frequent():

@@ -123,33 +123,43 @@ def _check_features(features):
 
 
 def mlm_dataset(features: dict, mask_generator, batch_size: int = 32, shuffle: bool = True,
-                seed: int = 0, repeat: bool = False):
-    """tf.data for masked-language modelling: (x, y, sample_weight) batches.
+                seed: int = 0, steps: int | None = None):
+    """tf.data for masked-language modelling: ``steps`` (x, y, sample_weight) batches.
 
     features: numpy dict from encode_texts, shapes (N, T). mask_generator: a keras_hub
     MaskedLMMaskGenerator (selects ~15% of the non-special tokens; of those 80% -> [MASK], 10% -> a
-    random token, 10% unchanged). Each batch is re-masked every time it is drawn, so every epoch
-    sees new masks. x: {"token_ids" (masked), "segment_ids", "padding_mask": (b, T),
-    "mask_positions": (b, P)}; y: original ids at those positions (b, P); sample_weight: 1.0 for a
-    real selection, 0.0 for padding of the P slots.
+    random token, 10% unchanged). steps: number of batches (default: one pass, N // batch_size);
+    each pass over the data is a new shuffle with new masks. x: {"token_ids" (masked),
+    "segment_ids", "padding_mask": (b, T), "mask_positions": (b, P)}; y: original ids at those
+    positions (b, P); sample_weight: 1.0 for a real selection, 0.0 for padding of the P slots.
+
+    The masks are drawn here, eagerly, batch by batch, after ``keras.utils.set_random_seed(seed)``
+    (which this function calls): the generator's TensorFlow random ops are reproducible that way,
+    but not inside a tf.data ``map``, where the global seed does not fix them (measured). The
+    masked token ids are held in memory: steps x batch_size x T int32 (800 x 32 x 128: 13 MB).
     """
     import tensorflow as tf
 
     n, _ = _check_features(features)
     batch_size = int_at_least("batch_size", batch_size)
-    ds = tf.data.Dataset.from_tensor_slices({k: features[k] for k in FEATURE_KEYS})
-    if shuffle:
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-
-    def mask(batch):
-        out = mask_generator(batch["token_ids"])
-        x = {"token_ids": out["token_ids"], "segment_ids": batch["segment_ids"],
-             "padding_mask": batch["padding_mask"], "mask_positions": out["mask_positions"]}
-        return x, out["mask_ids"], tf.cast(out["mask_weights"], "float32")
-
-    return ds.batch(batch_size, drop_remainder=True).map(mask).prefetch(tf.data.AUTOTUNE)
+    if batch_size > n:
+        raise ValueError(f"batch_size must be <= the number of examples ({n}), got {batch_size}")
+    per_pass = n // batch_size
+    steps = per_pass if steps is None else int_at_least("steps", steps)
+    keras.utils.set_random_seed(seed)
+    order_rng = np.random.default_rng(seed)
+    passes = -(-steps // per_pass)
+    order = np.concatenate([(order_rng.permutation(n) if shuffle else np.arange(n))[:per_pass * batch_size]
+                            for _ in range(passes)])[:steps * batch_size]
+    token_ids = features["token_ids"][order]
+    masked = [mask_generator(tf.constant(token_ids[i:i + batch_size]))
+              for i in range(0, len(order), batch_size)]
+    x = {"token_ids": np.concatenate([np.asarray(m["token_ids"]) for m in masked]),
+         "segment_ids": features["segment_ids"][order], "padding_mask": features["padding_mask"][order],
+         "mask_positions": np.concatenate([np.asarray(m["mask_positions"]) for m in masked])}
+    y = np.concatenate([np.asarray(m["mask_ids"]) for m in masked])
+    w = np.concatenate([np.asarray(m["mask_weights"], "float32") for m in masked])
+    return tf.data.Dataset.from_tensor_slices((x, y, w)).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_token_ids, steps: int,
@@ -175,8 +185,7 @@ def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_toke
         vocabulary_size=backbone.vocabulary_size, mask_selection_rate=mask_selection_rate,
         mask_token_id=int(mask_token_id), mask_selection_length=max_selections,
         unselectable_token_ids=[int(i) for i in unselectable_token_ids])
-    keras.utils.set_random_seed(seed)
-    ds = mlm_dataset(features, generator, batch_size, shuffle=True, seed=seed, repeat=True)
+    ds = mlm_dataset(features, generator, batch_size, shuffle=True, seed=seed, steps=steps).repeat()
     model = keras_hub.models.BertMaskedLM(backbone, preprocessor=None)
     warmup = max(1, steps // 10)
     schedule = warmup_linear_decay(learning_rate, warmup, steps)
