@@ -2,7 +2,8 @@
 
 It adds only what every lesson repeats: build the model inside the runtime strategy's scope, feed
 tf.data, early stopping with best-weights restore, and a ``History`` you can plot with
-``plots.history``. Anything else, pass straight through to Keras.
+``plots.history``; and, for many short runs of one compiled model, ``restart`` and
+``LearningRateEveryStep``. Anything else, pass straight through to Keras.
 """
 from __future__ import annotations
 
@@ -48,6 +49,30 @@ def restart(model: keras.Model, weights: list) -> keras.Model:
             elif v.name != "learning_rate":         # step counters and moments
                 v.assign(keras.ops.zeros(v.shape, v.dtype))
     return model
+
+
+class LearningRateEveryStep(keras.callbacks.Callback):
+    """Set the optimizer's learning rate to ``schedule(step)`` before every training step.
+
+    schedule: a callable step (int, from 0) -> float, e.g. ``bert.warmup_linear_decay(peak,
+    warmup, total)``; step is the optimizer's own step count, so it starts again at 0 after
+    ``restart``. For a model compiled once with a plain learning rate and trained many times with
+    different schedules (different run lengths): a schedule given to the optimizer at compile time
+    is fixed into the traced training step. Keras' own ``LearningRateScheduler`` acts per epoch.
+    """
+
+    def __init__(self, schedule):
+        if not callable(schedule):
+            raise TypeError(f"schedule must be a callable step -> learning rate, got {type(schedule).__name__}")
+        super().__init__()
+        self.schedule = schedule
+
+    def on_train_batch_begin(self, batch, logs=None):
+        optimizer = self.model.optimizer
+        if isinstance(getattr(optimizer, "_learning_rate", None), keras.optimizers.schedules.LearningRateSchedule):
+            raise ValueError("LearningRateEveryStep needs an optimizer compiled with a plain float learning "
+                             "rate, not a LearningRateSchedule")
+        optimizer.learning_rate = float(self.schedule(int(optimizer.iterations)))
 
 
 def build_in_scope(build_model: Callable[[], keras.Model], strategy=None,

@@ -113,3 +113,31 @@ def test_restart_rejects_bad_arguments():
         training.restart(model, model.get_weights()[:1])
     with pytest.raises(ValueError, match=r"weights\[0\] must have shape \(4, 2\)"):
         training.restart(model, [np.zeros((2, 4)), np.zeros(2)])
+
+
+def test_learning_rate_every_step_follows_the_schedule_and_restarts():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(24, 4)).astype("float32"), rng.integers(0, 2, 24)
+    model = training.default_compile(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), 0.05)
+    start = model.get_weights()
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: seen.append(float(model.optimizer.learning_rate)))
+    schedule = lambda step: 0.1 / (1 + step)           # noqa: E731
+    for _ in range(2):                                  # the second run starts the schedule again
+        training.restart(model, start)
+        seen.clear()
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                  callbacks=[training.LearningRateEveryStep(schedule), record])
+        assert seen == pytest.approx([0.1 / (1 + s) for s in range(6)])
+
+
+def test_learning_rate_every_step_rejects_bad_input():
+    with pytest.raises(TypeError, match="schedule must be a callable"):
+        training.LearningRateEveryStep(0.1)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)),
+                  loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="plain float learning rate"):
+        model.fit(np.zeros((4, 4)), np.zeros(4), verbose=0,
+                  callbacks=[training.LearningRateEveryStep(lambda s: 0.1)])
