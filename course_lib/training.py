@@ -165,13 +165,19 @@ def custom_loop_fit(model: keras.Model, train: tf.data.Dataset, epochs: int, str
 def predict_classes(model: keras.Model, dataset: tf.data.Dataset):
     """(y_true int (N,), y_pred int (N,)) over a dataset of (x, y) batches.
 
-    One pass, so a shuffled dataset is fine; each batch goes through the model's compiled predict
-    function (traced once per model, then reused: several times faster than eager calls).
+    One pass, so a shuffled dataset is fine. On one device each batch goes through the model's
+    compiled predict function (traced once per model, then reused: several times faster than eager
+    calls); under a multi-replica strategy the model is called eagerly instead, because Keras'
+    ``predict_on_batch`` would run the whole batch on every replica and return it once per replica.
     """
     import numpy as np
 
+    if model.distribute_strategy.num_replicas_in_sync == 1:
+        predict = model.predict_on_batch
+    else:
+        predict = lambda x: model(x, training=False)      # noqa: E731
     ys, preds = [], []
     for x, y in dataset:
-        preds.append(np.argmax(model.predict_on_batch(x), axis=-1))
+        preds.append(np.argmax(predict(x), axis=-1))
         ys.append(np.asarray(y))
     return np.concatenate(ys), np.concatenate(preds)

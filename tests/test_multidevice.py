@@ -28,6 +28,8 @@ def test_mirrored_strategy_matches_single_device():
     assert result["moved"] > 1e-2, "training did not change the weights; the comparison would be empty"
     assert result["max_weight_diff"] < 1e-4, result
     assert result["single_loss"][-1] < result["single_loss"][0]
+    assert result["predict_lengths"] == [200] * 4, result["predict_lengths"]   # one prediction per example
+    assert result["predictions_agree"] > 0.99
 
 
 def _free_ports(n):

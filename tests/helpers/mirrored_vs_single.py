@@ -33,5 +33,10 @@ single_model, single_hist = training.fit(build, ds, epochs=2, strategy=one, verb
 mirror_model, mirror_hist = training.fit(build, ds, epochs=2, strategy=mirrored, verbose=0)
 diff = max(float(np.abs(a - b).max()) for a, b in zip(single_model.get_weights(), mirror_model.get_weights()))
 moved = max(float(np.abs(a - b).max()) for a, b in zip(single_model.get_weights(), initial))
+test = data.fashion_mnist_dataset("test", batch_size=64, subset=200, shuffle=False)   # last batch: 8
+y_single, p_single = training.predict_classes(single_model, test)
+y_mirror, p_mirror = training.predict_classes(mirror_model, test)
 print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "max_weight_diff": diff, "moved": moved,
-                  "single_loss": single_hist.history["loss"], "mirrored_loss": mirror_hist.history["loss"]}))
+                  "single_loss": single_hist.history["loss"], "mirrored_loss": mirror_hist.history["loss"],
+                  "predict_lengths": [len(y_single), len(p_single), len(y_mirror), len(p_mirror)],
+                  "predictions_agree": float((p_single == p_mirror).mean()) if len(p_single) == len(p_mirror) else 0.0}))
