@@ -115,10 +115,14 @@ def test_restart_rejects_bad_arguments():
         training.restart(model, [np.zeros((2, 4)), np.zeros(2)])
 
 
-def test_learning_rate_every_step_follows_the_schedule_and_restarts():
+@pytest.mark.parametrize("loss_scale", [False, True])
+def test_learning_rate_every_step_follows_the_schedule_and_restarts(loss_scale):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(24, 4)).astype("float32"), rng.integers(0, 2, 24)
     model = training.default_compile(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), 0.05)
+    if loss_scale:                  # the optimizer Keras wraps under mixed_float16 (GPU)
+        model.compile(optimizer=keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.05)),
+                      loss=model.loss, metrics=["accuracy"])
     start = model.get_weights()
     seen = []
     record = keras.callbacks.LambdaCallback(
