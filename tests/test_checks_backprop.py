@@ -153,6 +153,12 @@ def test_rejects_one_sided_differences_and_unrestored_x():
         bp.check_numerical_gradient(lambda f, x, dout, eps: numgrad_ok(f, x, dout, eps, restore=False))
 
 
+def test_rejects_delegating_to_course_lib_gradcheck():
+    from course_lib.gradcheck import numerical_gradient as ng      # renamed: the check must still see it
+    with pytest.raises(CheckFailure, match=r"called course_lib.gradcheck.numerical_gradient"):
+        bp.check_numerical_gradient(lambda f, x, dout, eps: ng(f, x, dout, eps))
+
+
 def test_rejects_unflipped_kernel_and_wrong_pooling_route():
     with pytest.raises(CheckFailure, match=r"\[dout\(2, 3, 5, 4\), x\(2, 5, 6, 3\), w\(3, 2, 3, 4\)\] dx differs"):
         bp.check_conv2d_backward(lambda dout, x, w: conv_ok(dout, x, w, flip=False))
