@@ -45,6 +45,8 @@ def main(argv=None):
     ap.add_argument("--pooling", choices=("mean", "cls"), default="mean",
                     help="tiny-BERT classifier head: mean of the outputs (the notebook) or [CLS]")
     ap.add_argument("--minilm-steps", type=int, default=100)
+    ap.add_argument("--minilm-seed", type=int, default=0,
+                    help="seed of the head's initialisation, dropout and the shuffling order (MiniLM)")
     ap.add_argument("--minilm-lr", type=float, default=1e-4,
                     help="peak learning rate (10%% linear warm-up, linear decay to 0), as in the notebook")
     ap.add_argument("--minilm-epochs", type=int, default=None,
@@ -109,7 +111,8 @@ def main(argv=None):
         return
 
     # ---- 1. MiniLM fine-tuned on a CPU budget
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.minilm_seed)
+    out["minilm_seed"] = args.minilm_seed
     backbone = pretrained.load_minilm_backbone()
     if args.minilm_trainable_layers is not None:
         k = args.minilm_trainable_layers
@@ -125,7 +128,8 @@ def main(argv=None):
         idx = data.stratified_indices(train.groups, min(16 * args.minilm_steps, len(train)), seed=1)
         epochs, total = 1, args.minilm_steps
     training.default_compile(clf, bert.warmup_linear_decay(args.minilm_lr, max(1, total // 10), total))
-    ds = bert.classifier_dataset(bert.subset_features(minilm_tx, idx), train.labels[idx], 16, shuffle=True)
+    ds = bert.classifier_dataset(bert.subset_features(minilm_tx, idx), train.labels[idx], 16, shuffle=True,
+                                 seed=args.minilm_seed)
     t, train_seconds = time.time(), 0.0
     for epoch in range(1, epochs + 1):
         clf.fit(ds, epochs=1, steps_per_epoch=None if args.minilm_epochs else total, verbose=0)
