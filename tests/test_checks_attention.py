@@ -174,3 +174,11 @@ def test_mlm_rejects_changing_unselected_tokens():
         return out, np.zeros_like(sel)
     with pytest.raises(CheckFailure, match=r"tokens that are not selected were changed"):
         chk.check_mlm_masking(shuffle_all)
+
+
+def test_mlm_rejects_randomness_outside_rng():
+    def global_numpy(token_ids, rng, mask_token_id, vocab_size, special_ids, selection_rate=0.15):
+        return bert_rule(token_ids, np.random.default_rng(np.random.randint(1 << 30)), mask_token_id,
+                         vocab_size, special_ids, selection_rate)
+    with pytest.raises(CheckFailure, match=r"seeded alike gave different results"):
+        chk.check_mlm_masking(global_numpy)

@@ -170,7 +170,8 @@ def _mlm_batch(rng, b, t, vocab_size, cls_id, sep_id, pad_id, first_word_id):
 def check_mlm_masking(fn, seed: int = 0, selection_rate: float = 0.15, tolerance: float = 0.04) -> str:
     """fn(token_ids, rng, mask_token_id, vocab_size, special_ids, selection_rate) -> (masked_ids, selected).
 
-    Exact rules: special tokens are never selected; tokens that are not selected are unchanged.
+    Exact rules: special tokens are never selected; tokens that are not selected are unchanged; all
+    randomness comes from ``rng`` (two calls with generators seeded alike give the same result).
     Statistical rules (256 x 128 tokens, compared with keras_hub's MaskedLMMaskGenerator on the same
     tokens, within ``tolerance``): the fraction of selected tokens, and among selected tokens the
     fractions turned into [MASK], into a random token and left unchanged.
@@ -191,6 +192,11 @@ def check_mlm_masking(fn, seed: int = 0, selection_rate: float = 0.15, tolerance
     if not np.issubdtype(masked.dtype, np.integer):
         raise CheckFailure(f"[{case}] masked_ids must be integer token ids, got dtype {masked.dtype}")
     selected = selected.astype(bool)
+    again = call_learner(fn, case, ids.copy(), np.random.default_rng(seed + 1), mask_id, vocab_size,
+                         special, selection_rate)
+    if not (np.array_equal(np.asarray(again[0]), masked) and np.array_equal(np.asarray(again[1], bool), selected)):
+        raise CheckFailure(f"[{case}] two calls with generators seeded alike gave different results; draw every "
+                           "random number from rng (not from np.random.*, random or TensorFlow)")
     is_special = np.isin(ids, special)
     if (selected & is_special).any():
         n = int((selected & is_special).sum())
