@@ -197,7 +197,6 @@ def tiny_bert_runs(args, train, val, tx, vx, report):
             idx = np.arange(len(train)) if n is None else data.stratified_indices(train.groups, n, seed)
             for name in f1:
                 training.restart(clf, initial_weights(name == "mlm", seed))
-                clf.optimizer.learning_rate = args.ft_lr
                 ds = bert.classifier_dataset(bert.subset_features(ttx, idx), train.labels[idx], 32,
                                              shuffle=True, seed=seed)
                 callbacks = []

@@ -69,10 +69,12 @@ class LearningRateEveryStep(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         optimizer = self.model.optimizer
-        if isinstance(getattr(optimizer, "_learning_rate", None), keras.optimizers.schedules.LearningRateSchedule):
+        rate = float(self.schedule(int(optimizer.iterations)))
+        try:
+            optimizer.learning_rate = rate
+        except TypeError as e:          # Keras: a rate given as a LearningRateSchedule cannot be set
             raise ValueError("LearningRateEveryStep needs an optimizer compiled with a plain float learning "
-                             "rate, not a LearningRateSchedule")
-        optimizer.learning_rate = float(self.schedule(int(optimizer.iterations)))
+                             "rate, not a LearningRateSchedule") from e
 
 
 def build_in_scope(build_model: Callable[[], keras.Model], strategy=None,

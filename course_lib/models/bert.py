@@ -135,8 +135,8 @@ def mlm_dataset(features: dict, mask_generator, batch_size: int = 32, shuffle: b
 
     The masks are drawn here, eagerly, batch by batch, after ``keras.utils.set_random_seed(seed)``
     (which this function calls): the generator's TensorFlow random ops are reproducible that way,
-    but not inside a tf.data ``map``, where the global seed does not fix them (measured). The
-    masked token ids are held in memory: steps x batch_size x T int32 (800 x 32 x 128: 13 MB).
+    but not inside a tf.data ``map``, where the global seed does not fix them (measured). All
+    ``steps`` batches are held in memory (ids, masks and selections): 36 MB for 800 x 32 x 128.
     """
     import tensorflow as tf
 
