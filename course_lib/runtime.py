@@ -6,6 +6,11 @@ environment report that can be pasted into a bug report.
 
 The decision itself (which policy, which strategy) is the pure function ``choose_plan`` of a list
 of :class:`DeviceInfo`, so it is tested without the hardware.
+
+A GPU can be *simulated* on a CPU-only machine: ``COURSE_SIMULATE_GPU=t4`` makes ``detect_devices``
+report a Tesla T4 (flagged as simulated), so ``setup`` picks what a T4 gets (``mixed_float16``, the GPU
+profile of every lesson) while the work runs on the CPU. The tests use it to execute the GPU code
+paths here; it checks correctness, not speed (float16 is slow on a CPU).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "one_device", "mirrored", "tpu", "multi_worker")
+SIMULATE_ENV = "COURSE_SIMULATE_GPU"
 
 
 @dataclass(frozen=True)
@@ -24,16 +30,25 @@ class DeviceInfo:
     """One accelerator or CPU as TensorFlow sees it.
 
     kind: "CPU", "GPU" or "TPU". compute_capability: (major, minor) for NVIDIA GPUs, else None.
+    simulated: True for a GPU that ``COURSE_SIMULATE_GPU`` pretends is there (the work runs on the CPU).
     """
 
     kind: str
     name: str
     memory_bytes: int | None = None
     compute_capability: tuple[int, int] | None = None
+    simulated: bool = False
 
     def __post_init__(self):
         if self.kind not in ("CPU", "GPU", "TPU"):
             raise ValueError(f"DeviceInfo.kind must be 'CPU', 'GPU' or 'TPU', got {self.kind!r}")
+
+
+# GPUs that COURSE_SIMULATE_GPU can pretend to have: (name, memory, compute capability).
+SIMULATED_GPUS = {
+    "t4": ("Tesla T4", 15 * 2**30, (7, 5)),       # Colab's free GPU: tensor cores, mixed_float16
+    "k80": ("Tesla K80", 12 * 2**30, (3, 7)),     # no tensor cores: the float32 GPU path
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,8 @@ class Plan:
     strategy: str
     reasons: tuple[str, ...] = field(default=())
     num_workers: int = 1
+    simulated: bool = False          # the accelerator is simulated: run its strategy on the CPU
+    hardware: str = "cpu"            # "gpu" when there is an accelerator (GPU or TPU, real or simulated)
 
 
 def _count_workers(tf_config: str | dict | None) -> int:
@@ -54,8 +71,19 @@ def _count_workers(tf_config: str | dict | None) -> int:
             tf_config = json.loads(tf_config)
         except json.JSONDecodeError as e:
             raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from None
-    cluster = tf_config.get("cluster", {}) if isinstance(tf_config, dict) else {}
-    return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+    if not isinstance(tf_config, dict):
+        raise ValueError(f"TF_CONFIG must be a JSON object (a dict), got {type(tf_config).__name__}")
+    cluster = tf_config.get("cluster", {})
+    if not isinstance(cluster, dict):
+        raise ValueError(f"TF_CONFIG['cluster'] must be a dict of job name -> list of addresses, got {cluster!r}")
+    count = 0
+    for job in ("chief", "worker"):
+        addresses = cluster.get(job, [])
+        if not isinstance(addresses, (list, tuple)) or not all(isinstance(a, str) for a in addresses):
+            raise ValueError(f"TF_CONFIG['cluster'][{job!r}] must be a list of 'host:port' strings, "
+                             f"got {addresses!r}")
+        count += len(addresses)
+    return count
 
 
 def choose_plan(devices: list[DeviceInfo], precision: str = "auto",
@@ -75,7 +103,7 @@ def choose_plan(devices: list[DeviceInfo], precision: str = "auto",
     gpus = [d for d in devices if d.kind == "GPU"]
     tpus = [d for d in devices if d.kind == "TPU"]
     workers = _count_workers(tf_config)
-    reasons = []
+    reasons = [f"{d.name} is simulated on the CPU (${SIMULATE_ENV})" for d in gpus if d.simulated]
 
     if workers > 1:
         strategy = "multi_worker"
@@ -108,7 +136,8 @@ def choose_plan(devices: list[DeviceInfo], precision: str = "auto",
     else:
         policy = "float32"
         reasons.append("mixed precision brings no speed-up on CPU")
-    return Plan(precision=policy, strategy=strategy, reasons=tuple(reasons), num_workers=workers)
+    return Plan(precision=policy, strategy=strategy, reasons=tuple(reasons), num_workers=workers,
+                simulated=any(d.simulated for d in gpus), hardware="gpu" if gpus or tpus else "cpu")
 
 
 # --------------------------------------------------------------------------- environment probes
@@ -141,7 +170,25 @@ def detect_devices() -> list[DeviceInfo]:
     # collectives), so TPUs are found from their address instead; setup() connects to them.
     if _tpu_address():
         devices.append(DeviceInfo("TPU", _tpu_address()))
+    simulated = simulated_gpu()
+    if simulated is not None:
+        if any(d.kind != "CPU" for d in devices):
+            raise RuntimeError(f"${SIMULATE_ENV} simulates a GPU on a CPU-only machine, but this machine "
+                               f"has {[d.name for d in devices if d.kind != 'CPU']}: unset ${SIMULATE_ENV}")
+        devices.append(simulated)
     return devices
+
+
+def simulated_gpu() -> DeviceInfo | None:
+    """The GPU that ``$COURSE_SIMULATE_GPU`` names (t4, k80), or None when the variable is unset."""
+    raw = os.environ.get(SIMULATE_ENV, "").strip().lower()
+    if raw in ("", "0", "no", "off", "none"):
+        return None
+    if raw not in SIMULATED_GPUS:
+        raise ValueError(f"{SIMULATE_ENV}={raw!r} is not understood; expected one of {sorted(SIMULATED_GPUS)} "
+                         "(or unset it)")
+    name, memory, capability = SIMULATED_GPUS[raw]
+    return DeviceInfo("GPU", f"{name} (simulated)", memory, capability, simulated=True)
 
 
 def _host_memory() -> int | None:
@@ -203,7 +250,8 @@ def make_strategy(plan: Plan, devices: list[str] | None = None):
     if plan.strategy == "default":
         return tf.distribute.get_strategy()
     if plan.strategy == "one_device":
-        return tf.distribute.OneDeviceStrategy(devices[0] if devices else "/gpu:0")
+        return tf.distribute.OneDeviceStrategy(devices[0] if devices else
+                                               "/cpu:0" if plan.simulated else "/gpu:0")
     if plan.strategy == "mirrored":
         return tf.distribute.MirroredStrategy(devices)
     if plan.strategy == "multi_worker":
@@ -237,7 +285,7 @@ def setup(seed: int = 0, precision: str = "auto", deterministic: bool = False,
             except RuntimeError:  # already initialised: growth can no longer change
                 pass
     plan = choose_plan(detect_devices(), precision, os.environ.get("TF_CONFIG"))
-    key = (plan.strategy, plan.num_workers)
+    key = (plan.strategy, plan.num_workers, plan.simulated)
     if _STATE.get("key") != key:  # build the strategy first: multi-worker needs a fresh runtime
         _STATE["strategy"] = make_strategy(plan)
         _STATE["key"] = key
@@ -253,6 +301,16 @@ def setup(seed: int = 0, precision: str = "auto", deterministic: bool = False,
 def current_plan() -> Plan | None:
     """The plan chosen by the last ``setup`` call, or None."""
     return _STATE.get("plan")
+
+
+def hardware() -> str:
+    """'gpu' or 'cpu': the hardware profile lessons size themselves by (see ``quick.pick``).
+
+    From the last ``setup`` call's plan; before ``setup``, from the devices TensorFlow sees. A GPU
+    simulated with ``$COURSE_SIMULATE_GPU`` counts as 'gpu'.
+    """
+    plan = current_plan() or choose_plan(detect_devices(), "auto", os.environ.get("TF_CONFIG"))
+    return plan.hardware
 
 
 def describe(print_report: bool = True) -> str:
@@ -280,6 +338,7 @@ def describe(print_report: bool = True) -> str:
              f"Platform    {'Colab' if in_colab() else 'Kaggle' if in_kaggle() else 'local'}",
              f"CPU cores   {os.cpu_count()}",
              f"Quick mode  {quick.mode_name()} (COURSE_QUICK={os.environ.get('COURSE_QUICK', '')!r})",
+             f"Profile     {quick.profile_name()} (lessons take their sizes from this)",
              "Devices:"]
     gpu_i = 0
     for d in devices:
@@ -292,14 +351,21 @@ def describe(print_report: bool = True) -> str:
             extra.append(f"{mem / 2**30:.1f} GiB")
         if d.compute_capability:
             extra.append("compute capability %d.%d" % tuple(d.compute_capability))
+        if d.simulated:
+            extra.append(f"SIMULATED on the CPU by ${SIMULATE_ENV}")
         lines.append(f"  - {d.kind}: {d.name}" + (f" ({', '.join(extra)})" if extra else ""))
     useful = plan.precision != "float32"
     lines.append(f"Mixed precision useful: {'yes' if useful else 'no'} -> policy {plan.precision}")
     lines.append(f"Strategy    {plan.strategy} ({'; '.join(plan.reasons)})")
-    if not any(d.kind in ("GPU", "TPU") for d in devices):
+    banner = []
+    if plan.simulated:
+        banner = [f"SIMULATED GPU (${SIMULATE_ENV}): GPU settings and recipes, CPU speed.",
+                  "For testing the GPU code paths; unset the variable to learn."]
+    elif not any(d.kind in ("GPU", "TPU") for d in devices):
         banner = ["NO GPU: you are on CPU. Every lesson still runs, just slower.",
                   "Colab: Runtime > Change runtime type > Hardware accelerator",
                   "       > T4 GPU > Save, then run the notebook again."]
+    if banner:
         width = max(map(len, banner))
         lines += ["", "!" * (width + 8)] + [f"!!  {b:<{width}}  !!" for b in banner] + ["!" * (width + 8)]
     report = "\n".join(lines)

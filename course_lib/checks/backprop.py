@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import CheckFailure, assert_close, call_learner, describe_case, passed
+from . import in_float32
 
 ATOL = 1e-8   # float64 everywhere: a right answer is within ~1e-12
 RTOL = 1e-6
@@ -43,6 +44,7 @@ def _rng(seed):
 DENSE_CASES = [(4, 5, 5), (3, 4, 6), (1, 7, 2), (6, 1, 3), (5, 3, 1)]   # (N, D, M); square first
 
 
+@in_float32
 def check_dense_backward(fn, seed: int = 0) -> str:
     """fn(dout (N, M), x (N, D), W (D, M)) -> (dx (N, D), dW (D, M), db (M,)) for y = x @ W + b."""
     tf = _tf()
@@ -68,6 +70,7 @@ SOFTMAX_CASES = [("batch of 5, 10 classes", 5, 10, 3.0), ("batch of 1", 1, 3, 3.
                  ("two classes", 8, 2, 3.0), ("huge logits (stability)", 4, 6, 1000.0)]
 
 
+@in_float32
 def check_softmax_ce(fn, seed: int = 0) -> str:
     """fn(logits (N, K), y int (N,)) -> (loss float, dlogits (N, K)); loss = mean cross-entropy over the batch."""
     tf = _tf()
@@ -95,6 +98,7 @@ def check_softmax_ce(fn, seed: int = 0) -> str:
 MLP_CASES = [(6, 5, 7, 3), (1, 4, 3, 2), (10, 8, 16, 10)]   # (N, D, H, K)
 
 
+@in_float32
 def check_mlp_backward(fn, seed: int = 0) -> str:
     """fn(x (N, D), y int (N,), W1 (D, H), b1 (H,), W2 (H, K), b2 (K,)) -> (dW1, db1, dW2, db2).
 
@@ -156,6 +160,7 @@ def _refusing_course_lib(f):
     return wrapped
 
 
+@in_float32
 def check_numerical_gradient(fn, eps: float = 1e-5, seed: int = 0) -> str:
     """fn(f, x, dout, eps) -> array like x: centred differences of sum(f(x) * dout) w.r.t. x.
 
@@ -190,6 +195,7 @@ CONV_CASES = [(2, 5, 6, 3, 3, 2, 4), (1, 4, 4, 1, 2, 2, 1), (3, 7, 5, 2, 3, 3, 5
               (2, 4, 5, 3, 1, 1, 2), (1, 3, 4, 2, 3, 4, 3)]   # (N, H, W, C, kh, kw, F)
 
 
+@in_float32
 def check_conv2d_backward(fn, seed: int = 0) -> str:
     """fn(dout (N, Ho, Wo, F), x (N, H, W, C), w (kh, kw, C, F)) -> (dx like x, dw like w).
 
@@ -216,6 +222,7 @@ def check_conv2d_backward(fn, seed: int = 0) -> str:
 POOL_CASES = [(2, 4, 6, 3, 2), (1, 6, 6, 1, 3), (3, 5, 7, 2, 2)]   # (N, H, W, C, size); odd sizes drop the edge
 
 
+@in_float32
 def check_maxpool_backward(fn, seed: int = 0) -> str:
     """fn(dout (N, H//s, W//s, C), x (N, H, W, C), size s) -> dx like x, for max-pooling s x s, stride s, 'valid'."""
     tf = _tf()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import CheckFailure, assert_close, call_learner, describe_case, passed
+from . import in_float32
 
 
 def _cases(seed: int = 0):
@@ -16,6 +17,7 @@ def _cases(seed: int = 0):
     yield "all equal", np.zeros((3, 4))
 
 
+@in_float32
 def check_softmax(softmax) -> str:
     """Compare ``softmax(z)`` (z float64 (N, K) -> probabilities (N, K), over the last axis)
     with ``tf.nn.softmax`` on random and numerically awkward cases."""

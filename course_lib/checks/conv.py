@@ -21,6 +21,7 @@ import functools
 import numpy as np
 
 from . import CheckFailure, assert_close, call_learner, describe_case, passed
+from . import in_float32
 
 # (N, H, W, C, kh, kw, F, stride, padding): small, awkward shapes. Every case has C != F, odd or
 # non-square sizes, and the "same" cases include even kernels and stride 2, where TensorFlow's
@@ -48,6 +49,7 @@ def _conv_reference(x, w, b, stride, padding):
     return y.numpy() + b
 
 
+@in_float32
 def check_conv2d(conv2d, seed: int = 0) -> str:
     """Check ``conv2d(x, w, b, stride, padding) -> y`` against ``tf.nn.conv2d(x, w) + b``.
 
@@ -97,6 +99,7 @@ def _keras_output_size(n, k, stride, padding, dilation):
     return int(layer.compute_output_shape((1, n, n, 1))[1])
 
 
+@in_float32
 def check_output_size(output_size) -> str:
     """Check ``output_size(n, k, stride, padding, dilation) -> int`` against keras.layers.Conv2D.
 
@@ -161,6 +164,7 @@ def _as_kernel(kernel_or_fn):
     return k
 
 
+@in_float32
 def check_edge_filter(kernel, ratio: float = 0.1) -> str:
     """Check a kernel that detects horizontal edges (brightness changing from top to bottom).
 

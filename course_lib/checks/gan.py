@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import CheckFailure, assert_close, call_learner, describe_case, passed
+from . import in_float32
 
 
 def _bce(labels_value, logits, from_logits=True):
@@ -58,6 +59,7 @@ def _check_scalar(got, expected, case, known, what):
         raise CheckFailure(str(e) + _diagnose(got, known)) from None
 
 
+@in_float32
 def check_discriminator_loss(fn, seed: int = 0) -> str:
     """fn(real_logits, fake_logits) must return mean BCE(1, D(x)) + mean BCE(0, D(G(z))) from logits."""
     import tensorflow as tf
@@ -81,6 +83,7 @@ def check_discriminator_loss(fn, seed: int = 0) -> str:
     return passed("discriminator loss", len(cases), max_err, "keras.losses.BinaryCrossentropy(from_logits=True)")
 
 
+@in_float32
 def check_generator_loss(fn, seed: int = 0) -> str:
     """fn(fake_logits) must return the non-saturating generator loss mean BCE(1, D(G(z))) = mean -log D(G(z))."""
     import tensorflow as tf
@@ -114,6 +117,7 @@ CONV_T_CASES = [(n, k, s, p) for p in ("valid", "same") for (n, k, s) in
                 [(7, 4, 2), (7, 3, 2), (14, 5, 2), (5, 3, 1), (4, 1, 1), (6, 2, 3), (3, 1, 2), (9, 4, 3), (1, 3, 2)]]
 
 
+@in_float32
 def check_conv_transpose_output_size(fn) -> str:
     """fn(n, kernel_size, stride, padding) -> output size of Conv2DTranspose along one axis (no output_padding).
 

@@ -18,6 +18,7 @@ import functools
 import numpy as np
 
 from . import CheckFailure, assert_close, call_learner, describe_case, passed
+from . import in_float32
 
 TIE_RULE = ("TensorFlow's MaxPooling2D gradient (CPU kernel) sends each window's whole gradient to the "
             "FIRST maximum of the window in row-major order (top row first, then left to right); it does "
@@ -151,6 +152,7 @@ def _pool_cases(kind, backward, seed):
     return out
 
 
+@in_float32
 def check_max_pool_forward(fn, seed: int = 0) -> str:
     """fn(x, pool, stride, padding) -> (N, Ho, Wo, C) must match keras.layers.MaxPooling2D."""
     _check_fn(fn)
@@ -162,6 +164,7 @@ def check_max_pool_forward(fn, seed: int = 0) -> str:
     return passed("max_pool_forward", len(cases), worst, "keras.layers.MaxPooling2D")
 
 
+@in_float32
 def check_max_pool_backward(fn, seed: int = 0) -> str:
     """fn(dout, x, pool, stride, padding) -> dx must match tf.GradientTape through MaxPooling2D."""
     _check_fn(fn)
@@ -173,6 +176,7 @@ def check_max_pool_backward(fn, seed: int = 0) -> str:
     return passed("max_pool_backward", len(cases), worst, "tf.GradientTape through MaxPooling2D")
 
 
+@in_float32
 def check_avg_pool_backward(fn, seed: int = 0) -> str:
     """fn(dout, x_shape, pool, stride, padding) -> dx must match tf.GradientTape through AveragePooling2D."""
     _check_fn(fn)
@@ -205,6 +209,7 @@ def _global_cases(seed):
     return out
 
 
+@in_float32
 def check_global_max_pool_backward(fn, seed: int = 0) -> str:
     """fn(dout, x) -> dx must match tf.GradientTape through keras.layers.GlobalMaxPooling2D."""
     _check_fn(fn)

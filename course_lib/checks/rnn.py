@@ -23,6 +23,7 @@ import functools
 import numpy as np
 
 from . import CheckFailure, assert_close, call_learner, describe_case, passed
+from . import in_float32
 
 GATES = ("i", "f", "c", "o")
 LSTM_HINT = ("Keras packs the four blocks of kernel, recurrent_kernel and bias in the order i, f, c, o "
@@ -104,6 +105,7 @@ def _step_cases(kind, seed):
     return out
 
 
+@in_float32
 def check_rnn_step(fn, seed: int = 0) -> str:
     """fn(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t must match one step of keras.layers.SimpleRNN."""
     _check_args(fn, seed)
@@ -114,6 +116,7 @@ def check_rnn_step(fn, seed: int = 0) -> str:
     return passed("rnn_step", len(cases), worst, "keras.layers.SimpleRNN")
 
 
+@in_float32
 def check_lstm_step(fn, seed: int = 0) -> str:
     """fn(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias) -> (h_t, c_t) must match keras.layers.LSTM."""
     _check_args(fn, seed)
@@ -171,6 +174,7 @@ def _validate_unpacked(got, case, D, H):
                                    f"(D={D} inputs, H={H} units)")
 
 
+@in_float32
 def check_unpack_lstm_weights(fn, seed: int = 0) -> str:
     """fn(kernel, recurrent_kernel, bias) -> {gate: (W, U, b)} must reproduce the gates of a Keras LSTM.
 
@@ -231,6 +235,7 @@ def _mean_cases(seed):
     return out
 
 
+@in_float32
 def check_masked_mean(fn, seed: int = 0) -> str:
     """fn(x (N, T, D), mask bool (N, T)) -> (N, D) must match keras.layers.GlobalAveragePooling1D(x, mask=mask)."""
     _check_args(fn, seed)
