@@ -80,3 +80,31 @@ def test_colab_fixture_lists_colab_versions():
     for line in lines:
         name, version = line.split("==")
         assert colab[bootstrap.canonicalize_name(name)] == version, line
+
+
+def test_a_failed_pip_is_a_setup_error_that_shows_pips_message(monkeypatch):
+    class Failed:
+        returncode, stdout, stderr = 1, "", "Collecting x\nERROR: No matching distribution found for x==9"
+    monkeypatch.setattr(bootstrap.subprocess, "run", lambda *a, **k: Failed())
+    with pytest.raises(bootstrap.SetupError, match=r"(?s)pip could not install x==9 \(exit 1\)\. Nothing "
+                                                    r"already installed was replaced.*No matching distribution"):
+        bootstrap._pip(["x==9"], "x==9")
+
+
+def test_a_clone_of_another_branch_is_refused_with_the_fix(monkeypatch, tmp_path):
+    answers = {("remote", "get-url", "origin"): "https://github.com/a/course.git",
+               ("rev-parse", "--abbrev-ref", "HEAD"): "main", ("rev-parse", "--short", "HEAD"): "abc1234"}
+    monkeypatch.setattr(bootstrap, "_git", lambda home, *args: answers[args])
+    assert bootstrap.check_source(tmp_path, "https://github.com/a/course", "main") == "main abc1234"
+    with pytest.raises(bootstrap.SetupError, match=r"holds a clone of .*branch main.*ask for .*branch dev.*rm -rf"):
+        bootstrap.check_source(tmp_path, "https://github.com/a/course", "dev")
+    with pytest.raises(bootstrap.SetupError, match="holds a clone of"):
+        bootstrap.check_source(tmp_path, "https://github.com/you/fork", "main")
+
+
+def test_ensure_refuses_an_unsupported_platform_before_installing_anything(monkeypatch, tmp_path):
+    monkeypatch.setattr(bootstrap, "check_source", lambda *a: "main abc1234")
+    monkeypatch.setattr(bootstrap, "installed_versions", lambda: {**_colab_versions(), "tensorflow": "2.19.0"})
+    monkeypatch.setattr(bootstrap, "_pip", lambda *a: pytest.fail("pip must not run"))
+    with pytest.raises(bootstrap.SetupError, match=r"tensorflow 2\.19\.0 is installed.*supports tensorflow"):
+        bootstrap.ensure(ROOT, "repo", "main", verbose=False)
