@@ -4,6 +4,8 @@ First the cases that used to return a wrong answer silently (each test fails on 
 fix), then a table of refusals (one row per bad input: the call, the error type, the message), then
 checks that valid input of the kinds the lessons pass still gives the same results as before.
 """
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -360,3 +362,50 @@ def test_valid_inputs_of_the_kinds_the_lessons_pass_still_work():
     assert y_true.tolist() == y2.tolist() and y_pred.shape == (8,)   # labels (b, 1) come back as (N,)
     model = training.default_compile(dense_model(), bert.warmup_linear_decay(1e-3, 1, 10))  # a schedule is fine
     assert model.compiled
+
+
+# --------------------------------------------------------------------------- data and model files
+
+def test_data_errors_name_course_data_dir_and_never_suggest_git_lfs(tmp_path, monkeypatch):
+    missing = tmp_path / "nowhere"
+    monkeypatch.setenv("COURSE_DATA_DIR", str(missing))
+    with pytest.raises(data.DataFileError) as err:
+        data.load_fashion_mnist("test")
+    message = str(err.value)
+    assert "t10k-images-idx3-ubyte.gz is missing" in message and "git checkout -- data/fashion-mnist" in message
+    assert f"COURSE_DATA_DIR='{missing}', a folder that does not exist" in message and "unset it" in message
+    assert "lfs" not in message.lower()                                 # the repository uses no Git LFS
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))               # exists, but holds no data
+    with pytest.raises(data.DataFileError, match=r"spamassassin.jsonl.gz is missing.*COURSE_DATA_DIR='.*'"):
+        data.load_spam("test")
+
+
+def test_data_errors_without_course_data_dir_do_not_mention_it(monkeypatch):
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    with pytest.raises(ValueError) as err:
+        data.data_file("nope.bin")
+    assert "COURSE_DATA_DIR" not in str(err.value)
+    assert data._data_dir_note() == ""
+
+
+def test_hf_bert_config_check_accepts_minilm_and_names_what_is_wrong(tmp_path):
+    from course_lib import pretrained
+
+    config = bert.check_hf_bert_config(pretrained.minilm_dir() / "config.json")
+    assert (config["hidden_size"], config["num_hidden_layers"], config["vocab_size"]) == (384, 6, 30522)
+    path = tmp_path / "config.json"
+    fix = "reinstall the model"
+    for text, match in [
+        ('{"model_type": "bert", "hidden_size": 384,', r"config.json is not valid JSON \(line 1, column \d+: .*\); reinstall the model"),
+        ('["bert"]', r"must be a BERT config .*got 'list'"),
+        ('{"model_type": "gpt2"}', r"must be a BERT config .*got 'gpt2'"),
+        (json.dumps({**config, "hidden_size": "384"}), r"must give hidden_size as positive ints"),
+        (json.dumps({k: v for k, v in config.items() if k != "vocab_size"}), r"must give vocab_size as positive ints, got \{'vocab_size': None\}"),
+        (json.dumps({**config, "num_attention_heads": 7}), r"hidden_size \(384\) must be divisible by num_attention_heads \(7\)"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ValueError, match=match):
+            bert.check_hf_bert_config(path, fix=fix)
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ValueError, match="config.json cannot be read"):
+        bert.check_hf_bert_config(path, fix=fix)
