@@ -26,6 +26,13 @@ def _check_learning_rate(learning_rate):
     return learning_rate
 
 
+def _check_strategy(strategy):
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"strategy must be a tf.distribute.Strategy (as runtime.setup() returns) or None, "
+                        f"got {type(strategy).__name__}")
+    return strategy
+
+
 def _check_model(model, what="a keras.Model"):
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be {what}, got {type(model).__name__}")
@@ -94,9 +101,13 @@ class LearningRateEveryStep(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         optimizer = self.model.optimizer
         step = int(optimizer.iterations)
-        rate = float(self.schedule(step))
+        value = self.schedule(step)
+        try:
+            rate = float(value)
+        except (TypeError, ValueError):
+            rate = float("nan")
         if not rate >= 0 or not math.isfinite(rate):
-            raise ValueError(f"schedule({step}) must be a learning rate >= 0, got {rate}")
+            raise ValueError(f"schedule({step}) must return a learning rate >= 0, got {value!r}")
         try:
             optimizer.learning_rate = rate
         except TypeError as e:          # Keras: a rate given as a LearningRateSchedule cannot be set
@@ -211,7 +222,7 @@ def build_in_scope(build_model: Callable[[], keras.Model], strategy=None,
     if not callable(build_model):
         raise TypeError(f"build_model must be a function that returns a keras.Model, got {type(build_model).__name__}")
     _check_learning_rate(learning_rate)
-    strategy = strategy or tf.distribute.get_strategy()
+    strategy = _check_strategy(strategy) or tf.distribute.get_strategy()
     with strategy.scope():
         model = build_model()
         if not isinstance(model, keras.Model):
@@ -236,6 +247,7 @@ def fit(build_model: Callable[[], keras.Model] | keras.Model, train: tf.data.Dat
     ValueError naming the batch when the data holds NaN/inf, else a FloatingPointError.
     """
     epochs = _args.int_at_least("epochs", epochs)
+    _check_strategy(strategy)
     patience = None if patience is None else _args.int_at_least("patience", patience, note=" or None")
     if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
         raise TypeError(f"callbacks must be a list of keras.callbacks.Callback, got {callbacks!r:.80}")
@@ -284,6 +296,8 @@ def custom_loop_fit(model: keras.Model, train: tf.data.Dataset, epochs: int, str
         raise TypeError(f"model must be a compiled keras.Model, got {type(model).__name__}")
     epochs = _args.int_at_least("epochs", epochs)
     check_batches("train", train)
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"strategy must be a tf.distribute.Strategy, got {type(strategy).__name__}")
     loss_fn = per_example_loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
     optimizer = model.optimizer
     dist = strategy.experimental_distribute_dataset(train)

@@ -418,7 +418,7 @@ def compact_vocabulary(token_ids, size: int, vocabulary_size: int,
     """
     token_ids = np.asarray(token_ids)
     vocabulary_size = int_at_least("vocabulary_size", vocabulary_size, 2)
-    special_ids = [int(i) for i in special_ids]
+    special_ids = [int_at_least("special_ids", i, 0) for i in special_ids]
     size = int_at_least("size", size, len(special_ids) + 1)
     if size > vocabulary_size:
         raise ValueError(f"size ({size}) must be <= vocabulary_size ({vocabulary_size})")
