@@ -4,6 +4,10 @@ It adds only what every lesson repeats: build the model inside the runtime strat
 tf.data, early stopping with best-weights restore, and a ``History`` you can plot with
 ``plots.history``; and, for many short runs of one compiled model, ``restart`` and
 ``LearningRateEveryStep``. Anything else, pass straight through to Keras.
+
+Bad input is refused before training (``check_batches``: not a dataset, unbatched, empty, no
+targets, one-hot targets for a sparse loss), and a loss that turns NaN or inf stops it
+(``CheckFiniteLoss``), naming the batch of data that holds NaN/inf, if any.
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ Bidirectional Transformers for Language Understanding").
     split_top(backbone, top_layers)         (lower, top): lower layers as a feature extractor, and a
                                             classifier on the top layers, for fine-tuning only the top
     warmup_linear_decay(peak, warmup, total) BERT's learning-rate schedule (pretraining and fine-tuning)
+    check_hf_bert_config(path)             the parsed config.json of a Hugging Face BERT checkpoint, checked
 
 Features are the dicts that keras_hub's BERT preprocessors produce; every model here consumes
 them unchanged, so a tiny BERT and a pretrained encoder (course_lib.pretrained) are interchangeable.
