@@ -1,17 +1,30 @@
 """course_lib: the small library behind the deep-learning course notebooks.
 
 Modules, one concern each:
-    quick     the COURSE_QUICK switch and the sizes it selects
-    runtime   environment report, seeds, precision policy, tf.distribute strategy
-    data      offline, checksummed Fashion-MNIST and SpamAssassin
-    training  a thin wrapper over keras fit (strategy, tf.data, callbacks)
-    plots     image grids, training curves, confusion matrices, ...
-    models    reusable Keras models (CNN, text classifiers, GAN, tiny BERT)
-    checks    exercise checkers: the learner's function against Keras/TF on random cases
+    quick       the COURSE_QUICK switch and the sizes it selects
+    runtime     environment report, seeds, precision policy, tf.distribute strategy
+    data        offline, checksummed Fashion-MNIST and SpamAssassin
+    training    a thin wrapper over keras fit (strategy, tf.data, callbacks)
+    plots       image grids, training curves, confusion matrices, ...
+    metrics     the spam classifiers' report (precision, recall, F1, hard-ham false positives)
+    evaluation  generative models: Fréchet distance, class coverage, nearest neighbours
+    gradcheck   numerical gradient checks against analytic and tf.GradientTape gradients
+    pretrained  the offline pretrained MiniLM encoder
+    models      reusable Keras models (CNN, text classifiers, GAN, tiny BERT)
+    checks      exercise checkers: the learner's function against Keras/TF on random cases
+    nbtools     notebook maintenance: the generated setup cell, quick-mode runs
 """
 import os as _os
+import sys as _sys
 
-# Hide TensorFlow's C++ INFO/WARNING start-up chatter (errors still show); set it yourself to override.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Hide TensorFlow's C++ INFO/WARNING chatter (errors still show); set it yourself to override.
+if "TF_CPP_MIN_LOG_LEVEL" not in _os.environ:
+    _os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    # In a notebook kernel, also drop the start-up lines TensorFlow prints before it reads that
+    # variable (see course_lib/_startup.py); with TF_CPP_MIN_LOG_LEVEL set by you, nothing is dropped.
+    if "ipykernel" in _sys.modules:
+        from course_lib._startup import import_tensorflow_quietly as _quiet
+
+        _quiet()
 
 __version__ = "0.1.0"

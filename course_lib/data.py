@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from course_lib import _args
+
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 SPAM_GROUPS = ("easy_ham", "hard_ham", "spam")
@@ -37,7 +39,7 @@ CHECKSUMS = {
     "spamassassin/spamassassin.jsonl.gz": "f19f3d8051de94f8cd64e07d2830f005b22c9b8af5e75b37fa5afab15a12bad9",
 }
 RESTORE_HINT = {
-    "fashion-mnist": ("restore it with `git checkout -- data/fashion-mnist` (or `git lfs pull`), or rebuild it: "
+    "fashion-mnist": ("restore it with `git checkout -- data/fashion-mnist`, or rebuild it: "
                       "see data/README.md (Debian package dataset-fashion-mnist)"),
     "spamassassin": ("restore it with `git checkout -- data/spamassassin`, or rebuild it with "
                      "`python data/build_spamassassin.py` (see data/README.md)"),
@@ -48,10 +50,23 @@ class DataFileError(RuntimeError):
     """A data file is missing, damaged or malformed. The message says how to restore it."""
 
 
+DATA_DIR_VAR = "COURSE_DATA_DIR"
+
+
 def data_dir() -> Path:
     """The data folder: ``$COURSE_DATA_DIR`` if set, else ``data/`` next to ``course_lib/``."""
-    env = os.environ.get("COURSE_DATA_DIR")
+    env = os.environ.get(DATA_DIR_VAR)
     return Path(env) if env else Path(__file__).resolve().parent.parent / "data"
+
+
+def _data_dir_note() -> str:
+    """Where the data was looked for, when $COURSE_DATA_DIR chose it ("" otherwise)."""
+    env = os.environ.get(DATA_DIR_VAR)
+    if not env:
+        return ""
+    exists = "" if Path(env).is_dir() else ", a folder that does not exist"
+    return (f" The data folder comes from the environment variable {DATA_DIR_VAR}={env!r}{exists}: "
+            f"point it at a copy of the course's data/ folder, or unset it to use the repository's.")
 
 
 _VERIFIED: dict[str, tuple] = {}
@@ -73,13 +88,14 @@ def data_file(rel: str) -> Path:
     hint = RESTORE_HINT[rel.split("/")[0]]
     expected = CHECKSUMS[rel]
     if not path.is_file():
-        raise DataFileError(f"data file {path} is missing (expected sha256 {expected}); {hint}")
+        raise DataFileError(f"data file {path} is missing (expected sha256 {expected}); {hint}.{_data_dir_note()}")
     stat = path.stat()
     key = (stat.st_size, stat.st_mtime_ns)
     if _VERIFIED.get(str(path)) != key:
         actual = _sha256(path)
         if actual != expected:
-            raise DataFileError(f"data file {path} is corrupt: sha256 {actual}, expected {expected}; {hint}")
+            raise DataFileError(f"data file {path} is corrupt: sha256 {actual}, expected {expected}; "
+                                f"{hint}.{_data_dir_note()}")
         _VERIFIED[str(path)] = key
     return path
 
@@ -92,8 +108,7 @@ def verify_all() -> dict[str, str]:
 # --------------------------------------------------------------------------- Fashion-MNIST
 
 def _check_split(split, allowed):
-    if split not in allowed:
-        raise ValueError(f"split must be one of {allowed}, got {split!r}")
+    _args.one_of("split", split, allowed)
 
 
 def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
@@ -125,8 +140,10 @@ def stratified_indices(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     labels: int array (N,). Returns int64 (n,). The same (labels, n, seed) always gives the same set.
     """
     labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size == 0:
+        raise ValueError(f"labels must be a non-empty 1-D array, got shape {labels.shape}")
     n = _validate_subset(n, len(labels), "n")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_args.int_at_least("seed", seed, 0))
     classes, counts = np.unique(labels, return_counts=True)
     quota = np.floor(counts / counts.sum() * n).astype(int)
     remainder = counts / counts.sum() * n - quota
@@ -144,6 +161,7 @@ def load_fashion_mnist(split: str = "train", subset: int | None = None, seed: in
     source: "local" (default, the checksummed files in data/) or "keras" (keras.datasets; needs network).
     """
     _check_split(split, SPLITS_FMNIST)
+    _args.int_at_least("seed", seed, 0)
     if source == "local":
         prefix = "train" if split == "train" else "t10k"
         x = _read_idx(data_file(f"fashion-mnist/{prefix}-images-idx3-ubyte.gz"), 0x803, 3)
@@ -164,10 +182,20 @@ def load_fashion_mnist(split: str = "train", subset: int | None = None, seed: in
 
 
 def images_to_float(x: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1]."""
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1].
+
+    x: pixel values 0..255 (uint8, or another integer type in that range); images that are already
+    float are refused rather than divided by 255 a second time.
+    """
     x = np.asarray(x)
     if x.ndim != 3:
         raise ValueError(f"x must have shape (N, H, W), got {x.shape}")
+    if x.dtype != np.uint8:
+        if x.dtype.kind not in "iu":
+            raise ValueError(f"x must hold uint8 pixel values 0..255, got dtype {x.dtype}"
+                             + (" (already converted to float?)" if x.dtype.kind == "f" else ""))
+        if x.size and (x.min() < 0 or x.max() > 255):
+            raise ValueError(f"x must hold pixel values 0..255, got the range [{x.min()}, {x.max()}]")
     return (x.astype("float32") / 255.0)[..., None]
 
 
@@ -179,8 +207,9 @@ def fashion_mnist_dataset(split: str = "train", batch_size: int = 128, subset: i
     """
     import tensorflow as tf
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = _args.int_at_least("batch_size", batch_size)
+    shuffle = None if shuffle is None else _args.flag("shuffle", shuffle)
+    repeat = _args.flag("repeat", repeat)
     x, y = load_fashion_mnist(split, subset, seed)
     ds = tf.data.Dataset.from_tensor_slices((images_to_float(x), y.astype("int32"))).cache()
     if shuffle if shuffle is not None else split == "train":
@@ -230,6 +259,7 @@ def load_spam(split: str = "train", subset: int | None = None, seed: int = 0) ->
     subset: keep a deterministic subset of that many emails, stratified by source group.
     """
     _check_split(split, SPLITS_SPAM)
+    _args.int_at_least("seed", seed, 0)
     rows = [r for r in _spam_rows() if r["split"] == split]
     groups = np.array([r["group"] for r in rows])
     subset = _validate_subset(subset, len(rows))
@@ -246,8 +276,8 @@ def spam_dataset(split: str = "train", batch_size: int = 32, subset: int | None 
     """A tf.data pipeline of (string (b,), int32 (b,)) over one SpamAssassin split."""
     import tensorflow as tf
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = _args.int_at_least("batch_size", batch_size)
+    shuffle = None if shuffle is None else _args.flag("shuffle", shuffle)
     s = load_spam(split, subset, seed)
     ds = tf.data.Dataset.from_tensor_slices((s.texts, s.labels))
     if shuffle if shuffle is not None else split == "train":

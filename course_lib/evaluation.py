@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib import _args
+
 
 def _as_features(x, name):
-    x = np.asarray(x)
-    if x.dtype.kind not in "fiu":
-        raise ValueError(f"{name} must be numeric, got dtype {x.dtype}")
-    if x.ndim != 2:
-        raise ValueError(f"{name} must have shape (N, D), got {x.shape}")
+    x = _args.numeric_array(name, x, ndim=2, shape="(N, D)")
     if x.shape[0] < 2:
         raise ValueError(f"{name} needs at least 2 rows to estimate a covariance, got {x.shape[0]}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or inf")
     return x.astype("float64")
+
+
+def _check_psd(name, c):
+    """ValueError unless the symmetric matrix c is positive semi-definite (up to round-off)."""
+    eig = np.linalg.eigvalsh(c)
+    if eig[0] < -1e-8 * max(1.0, float(np.abs(eig).max())):
+        raise ValueError(f"{name} must be positive semi-definite (a covariance), but it has the "
+                         f"eigenvalue {eig[0]:.3g}")
 
 
 def _sqrtm_psd(a):
@@ -42,16 +46,17 @@ def gaussian_frechet_distance(mu1, cov1, mu2, cov2) -> float:
 
     mu1, mu2: (D,); cov1, cov2: symmetric PSD (D, D). Returns a float >= 0.
     """
-    mu1, mu2 = np.asarray(mu1, "float64"), np.asarray(mu2, "float64")
-    cov1, cov2 = np.asarray(cov1, "float64"), np.asarray(cov2, "float64")
-    if mu1.ndim != 1 or mu1.shape != mu2.shape:
-        raise ValueError(f"mu1 and mu2 must both have shape (D,), got {mu1.shape} and {mu2.shape}")
+    mu1, mu2 = (_args.numeric_array(n, m).astype("float64") for n, m in (("mu1", mu1), ("mu2", mu2)))
+    cov1, cov2 = (_args.numeric_array(n, c).astype("float64") for n, c in (("cov1", cov1), ("cov2", cov2)))
+    if mu1.ndim != 1 or mu1.shape != mu2.shape or mu1.size == 0:
+        raise ValueError(f"mu1 and mu2 must both have shape (D,), D >= 1, got {mu1.shape} and {mu2.shape}")
     d = mu1.shape[0]
     for name, c in (("cov1", cov1), ("cov2", cov2)):
         if c.shape != (d, d):
             raise ValueError(f"{name} must have shape ({d}, {d}) to match the means, got {c.shape}")
         if not np.allclose(c, c.T, atol=1e-8 * max(1.0, float(np.abs(c).max()))):
             raise ValueError(f"{name} must be symmetric")
+        _check_psd(name, c)
     root1 = _sqrtm_psd(cov1)
     middle = root1 @ cov2 @ root1                      # symmetric PSD, same eigenvalues as cov1 @ cov2
     eig = np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)
@@ -68,8 +73,9 @@ def frechet_distance(feats_a, feats_b) -> float:
     a, b = _as_features(feats_a, "feats_a"), _as_features(feats_b, "feats_b")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"feats_a and feats_b must have the same feature size D, got {a.shape[1]} and {b.shape[1]}")
-    return gaussian_frechet_distance(a.mean(0), np.cov(a, rowvar=False, ddof=1),
-                                     b.mean(0), np.cov(b, rowvar=False, ddof=1))
+    # atleast_2d: for D = 1, np.cov returns a 0-d array
+    return gaussian_frechet_distance(a.mean(0), np.atleast_2d(np.cov(a, rowvar=False, ddof=1)),
+                                     b.mean(0), np.atleast_2d(np.cov(b, rowvar=False, ddof=1)))
 
 
 def feature_extractor(classifier, layer_name: str | None = None):
@@ -104,8 +110,7 @@ def class_coverage(labels, num_classes: int):
     Returns (counts int (num_classes,), fractions float (num_classes,)); fractions sum to 1.
     """
     labels = np.asarray(labels)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    num_classes = _args.int_at_least("num_classes", num_classes)
     if labels.ndim != 1 or labels.size == 0:
         raise ValueError(f"labels must be a non-empty 1-D array of class indices, got shape {labels.shape}")
     if labels.dtype.kind not in "iu":
@@ -122,12 +127,16 @@ def nearest_neighbours(queries, references, k: int = 1, chunk: int = 256):
     queries: (Q, ...) and references: (R, ...) with the same trailing shape, e.g. images (N, 28, 28, 1).
     Returns (indices int64 (Q, k), distances float64 (Q, k)), nearest first.
     """
-    q, r = np.asarray(queries), np.asarray(references)
+    q, r = _args.numeric_array("queries", queries), _args.numeric_array("references", references)
     if q.ndim < 2 or r.ndim < 2 or q.shape[1:] != r.shape[1:]:
         raise ValueError(f"queries (Q, ...) and references (R, ...) must share their trailing shape, "
                          f"got {q.shape} and {r.shape}")
+    for name, a in (("queries", q), ("references", r)):
+        if len(a) == 0:
+            raise ValueError(f"{name} is empty: need at least one row, got shape {a.shape}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(r):
         raise ValueError(f"k must be an int in [1, {len(r)}] (the number of references), got {k!r}")
+    chunk = _args.int_at_least("chunk", chunk)
     q = q.reshape(len(q), -1).astype("float64")
     r = r.reshape(len(r), -1).astype("float64")
     r_sq = (r ** 2).sum(1)

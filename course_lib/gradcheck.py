@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib import _args
+
 GOOD_FLOAT64 = 1e-7   # a right gradient in float64 is well below this
 BAD = 1e-3            # a relative error above this means a wrong gradient
 
 
 def _check_callable(f, name):
-    if not callable(f):
-        raise TypeError(f"{name} must be a function, got {type(f).__name__}")
+    _args.function(name, f)
 
 
 def _check_eps(eps):
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not eps > 0:
-        raise ValueError(f"eps must be a positive number, got {eps!r}")
-    return float(eps)
+    return _args.positive_number("eps", eps)
 
 
 def _as_float_array(x, name):
@@ -45,16 +44,23 @@ def _as_float_array(x, name):
 def _pick_entries(shape, max_entries, rng):
     """Flat indices to perturb: all of them, or ``max_entries`` distinct ones at random."""
     size = int(np.prod(shape))
-    if max_entries is None or max_entries >= size:
+    if max_entries is None:
         return np.arange(size)
-    if isinstance(max_entries, bool) or not isinstance(max_entries, (int, np.integer)) or max_entries < 1:
-        raise ValueError(f"max_entries must be a positive int or None, got {max_entries!r}")
-    return np.sort(rng.choice(size, size=int(max_entries), replace=False))
+    max_entries = _args.int_at_least("max_entries", max_entries, note=" or None")
+    if max_entries >= size:
+        return np.arange(size)
+    return np.sort(rng.choice(size, size=max_entries, replace=False))
 
 
 def relative_error(analytic, numeric) -> float:
-    """||analytic - numeric|| / (||analytic|| + ||numeric||), 0.0 when both are zero. Shapes must agree."""
-    a, n = np.asarray(analytic, dtype="float64"), np.asarray(numeric, dtype="float64")
+    """||analytic - numeric|| / (||analytic|| + ||numeric||) in [0, 1], 0.0 when both are zero.
+
+    Shapes must agree; NaN or inf in either is refused (ValueError), never turned into a NaN error.
+    ``numerical_gradient(..., max_entries=k)`` leaves the entries it skipped NaN: compare only the
+    perturbed ones, e.g. ``mask = ~np.isnan(numeric)``.
+    """
+    a = _args.numeric_array("analytic", analytic).astype("float64")
+    n = _args.numeric_array("numeric", numeric).astype("float64")
     if a.shape != n.shape:
         raise ValueError(f"analytic gradient has shape {a.shape} but numeric gradient has shape {n.shape}")
     denom = np.linalg.norm(a) + np.linalg.norm(n)
@@ -65,6 +71,8 @@ def _objective(f, dout):
     """Scalar objective sum(f(...) * dout), or f(...) itself when dout is None (f must be scalar)."""
     def obj(*args, **kwargs):
         out = np.asarray(f(*args, **kwargs), dtype="float64")
+        if not np.isfinite(out).all():
+            raise ValueError(f"f returned NaN or inf (shape {out.shape}): its gradient cannot be checked there")
         if dout is None:
             if out.size != 1:
                 raise ValueError(f"f returned shape {out.shape}; pass dout (the upstream gradient, same "
@@ -89,6 +97,7 @@ def numerical_gradient(f, x, dout=None, eps: float = 1e-6, max_entries: int | No
     eps = _check_eps(eps)
     x = _as_float_array(x, "x")
     dout = None if dout is None else _as_float_array(dout, "dout")
+    seed = _args.int_at_least("seed", seed, 0)
     obj = _objective(f, dout)
     grad = np.full(x.shape, np.nan)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
@@ -123,6 +132,7 @@ def check_numpy(f, inputs: dict, grads: dict, dout=None, eps: float = 1e-6,
         raise ValueError("grads is empty: give at least one analytic gradient to check")
     arrays = {k: _as_float_array(v, f"inputs[{k!r}]") for k, v in inputs.items()}
     dout = None if dout is None else _as_float_array(dout, "dout")
+    seed = _args.int_at_least("seed", seed, 0)
     obj = _objective(f, dout)
     rng = np.random.default_rng(seed)
     errors = {}
@@ -172,6 +182,9 @@ def check_keras(target, x, y=None, loss_fn=None, wrt: str = "weights", eps: floa
     x_np = np.asarray(x)
     if not np.issubdtype(x_np.dtype, np.number):
         raise TypeError(f"x must be a numeric array, got dtype {x_np.dtype}")
+    x_np = _args.numeric_array("x", x_np)
+    training = _args.flag("training", training)
+    seed = _args.int_at_least("seed", seed, 0)
     if not target.built:
         target(x_np[:1] if x_np.ndim else x_np)
     variables = list(target.trainable_variables)
@@ -196,9 +209,20 @@ def check_keras(target, x, y=None, loss_fn=None, wrt: str = "weights", eps: floa
             raise ValueError(f"loss_fn must return a scalar, got shape {tuple(val.shape)}")
         return tf.reshape(tf.cast(val, dtype), [])
 
+    def finite(value) -> float:
+        value = float(value)
+        if not np.isfinite(value):
+            raise ValueError(f"the objective of {target.name} is {value} at x (or at x with one entry "
+                             "moved by eps): gradients cannot be checked on NaN or inf")
+        return value
+
+    def value_at(inp) -> float:
+        return finite(objective(inp))
+
     with tf.GradientTape() as tape:
         tape.watch(x_t)
         value = objective(x_t)
+    finite(value)
     sources = [x_t] if wrt == "inputs" else variables
     analytic = tape.gradient(value, sources)
     rng = np.random.default_rng(seed + 1)
@@ -212,9 +236,9 @@ def check_keras(target, x, y=None, loss_fn=None, wrt: str = "weights", eps: floa
         for j, i in enumerate(idx):
             old = flat[i]
             flat[i] = old + eps
-            plus = float(objective(tf.constant(base)))
+            plus = value_at(tf.constant(base))
             flat[i] = old - eps
-            minus = float(objective(tf.constant(base)))
+            minus = value_at(tf.constant(base))
             flat[i] = old
             num[j] = (plus - minus) / (2 * eps)
         errors["inputs"] = relative_error(g.reshape(-1)[idx], num)
@@ -231,10 +255,10 @@ def check_keras(target, x, y=None, loss_fn=None, wrt: str = "weights", eps: floa
                 old = flat[i]
                 flat[i] = old + eps
                 v.assign(work)
-                plus = float(objective(x_t))
+                plus = value_at(x_t)
                 flat[i] = old - eps
                 v.assign(work)
-                minus = float(objective(x_t))
+                minus = value_at(x_t)
                 flat[i] = old
                 num[j] = (plus - minus) / (2 * eps)
         finally:

@@ -4,21 +4,49 @@ Keep figures small (they are stored in committed notebooks).
 """
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
+
+from course_lib import _args
+
+
+def _class_names(class_names) -> list:
+    if (isinstance(class_names, str) or not hasattr(class_names, "__len__") or len(class_names) == 0
+            or not all(isinstance(c, str) for c in class_names)):
+        raise ValueError(f"class_names must be a non-empty list of str, one per class, got {class_names!r:.60}")
+    return list(class_names)
+
+
+def _grid_labels(labels, n, class_names):
+    """labels checked against the images: one per image; class indices when class_names is given."""
+    if isinstance(labels, str) or not hasattr(labels, "__len__"):
+        raise ValueError(f"labels must be a list with one label per image, got {type(labels).__name__}")
+    if len(labels) != n:
+        raise ValueError(f"labels must have one entry per image ({n}), got {len(labels)}")
+    if class_names is not None and not all(isinstance(lab, str) for lab in labels):
+        _args.class_indices("labels", labels, len(class_names))
 
 
 def image_grid(images, labels=None, class_names=None, ncols: int = 10, size: float = 1.1,
                cmap: str = "gray", title: str | None = None):
-    """Grid of images. images: (N, H, W) or (N, H, W, 1|3); labels: int (N,) or list of str."""
-    images = np.asarray(images)
+    """Grid of images. images: (N, H, W) or (N, H, W, 1|3), N >= 1; labels: (N,) class indices into
+    ``class_names``, or a list of N str."""
+    images = _args.numeric_array("images", images, ndim=(3, 4), shape="(N, H, W) or (N, H, W, C)")
+    if images.ndim == 4 and images.shape[-1] not in (1, 3):
+        raise ValueError(f"images must have 1 or 3 channels, shape (N, H, W, 1|3), got {images.shape}")
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
-    if images.ndim not in (3, 4):
-        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C), got {images.shape}")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
     n = len(images)
+    if n == 0:
+        raise ValueError("images is empty: nothing to draw")
+    ncols = _args.int_at_least("ncols", ncols)
+    size = _args.positive_number("size", size)
+    if class_names is not None:
+        class_names = _class_names(class_names)
+    if labels is not None:
+        _grid_labels(labels, n, class_names)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
@@ -37,14 +65,40 @@ def image_grid(images, labels=None, class_names=None, ncols: int = 10, size: flo
     return fig
 
 
-def history(hist, metrics=("loss", "accuracy"), title: str | None = None):
-    """Training curves from a keras History (or its ``.history`` dict): one panel per metric."""
+def _history_metrics(h: dict, metrics) -> list:
+    if metrics is None:
+        metrics = [m for m in ("loss", "accuracy") if m in h]
+        if not metrics:
+            raise ValueError(f"none of the metrics is in the history; it has {sorted(h)}")
+        return metrics
+    if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+        raise ValueError(f"metrics must be a list or tuple of metric names, e.g. ({metrics!r},), got {metrics!r}")
+    if not metrics:
+        raise ValueError("metrics is empty: name at least one metric of the history")
+    missing = [m for m in metrics if m not in h]
+    if missing:
+        raise ValueError(f"metrics {missing} are not in the history; it has {sorted(h)}")
+    return list(metrics)
+
+
+def history(hist, metrics=None, title: str | None = None):
+    """Training curves from a keras History (or its ``.history`` dict): one panel per metric.
+
+    metrics: names of the metrics to plot; default "loss" and "accuracy", those the history has.
+    A panel whose values hold NaN or inf is drawn, with a warning (the training diverged).
+    """
     h = getattr(hist, "history", hist)
     if not isinstance(h, dict):
         raise TypeError(f"hist must be a keras History or a dict, got {type(hist).__name__}")
-    metrics = [m for m in metrics if m in h]
-    if not metrics:
-        raise ValueError(f"none of the metrics is in the history; it has {sorted(h)}")
+    metrics = _history_metrics(h, metrics)
+    for m in metrics:
+        values = _args.numeric_array(f"the history's {m!r}", h[m], ndim=1, finite=False)
+        if len(values) == 0:
+            raise ValueError(f"the history's {m!r} is empty: no epoch was recorded")
+        if not np.isfinite(values).all():
+            epochs = (np.flatnonzero(~np.isfinite(values)) + 1).tolist()
+            warnings.warn(f"plots.history: {m} is NaN or inf at epoch(s) {epochs}; the training diverged there",
+                          stacklevel=2)
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3), squeeze=False)
     for ax, m in zip(axes[0], metrics):
         epochs = np.arange(1, len(h[m]) + 1)
@@ -62,13 +116,22 @@ def history(hist, metrics=("loss", "accuracy"), title: str | None = None):
 
 
 def confusion_matrix(y_true, y_pred, class_names, normalize: bool = True, title: str | None = None):
-    """Confusion matrix (rows: true class, columns: predicted). Returns (figure, counts int (K, K))."""
-    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    """Confusion matrix (rows: true class, columns: predicted). Returns (figure, counts int (K, K)).
+
+    y_true, y_pred: class indices (N,) in [0, K), K = len(class_names) (not one-hot rows, not
+    probabilities: take argmax(-1) first).
+    """
+    class_names = _class_names(class_names)
+    k = len(class_names)
+    y_true = _args.class_indices("y_true", y_true, k)
+    y_pred = _args.class_indices("y_pred", y_pred, k)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true and y_pred must have the same length, got {y_true.shape} and {y_pred.shape}")
-    k = len(class_names)
+    if y_true.size == 0:
+        raise ValueError("y_true is empty")
+    normalize = _args.flag("normalize", normalize)
     counts = np.zeros((k, k), dtype=int)
-    np.add.at(counts, (y_true.astype(int), y_pred.astype(int)), 1)
+    np.add.at(counts, (y_true, y_pred), 1)
     shown = counts / np.maximum(counts.sum(1, keepdims=True), 1) if normalize else counts
     fig, ax = plt.subplots(figsize=(0.5 * k + 2, 0.5 * k + 1.5))
     im = ax.imshow(shown, cmap="Blues")
@@ -90,15 +153,13 @@ def confusion_matrix(y_true, y_pred, class_names, normalize: bool = True, title:
 
 def filters(weights, ncols: int = 8, size: float = 0.9, title: str | None = None):
     """First-layer conv filters. weights: (kh, kw, 1, F) or (kh, kw, C, F) -> shows channel 0."""
-    w = np.asarray(weights)
-    if w.ndim != 4:
-        raise ValueError(f"weights must have shape (kh, kw, in_channels, filters), got {w.shape}")
+    w = _args.numeric_array("weights", weights, ndim=4, shape="(kh, kw, in_channels, filters)")
     return image_grid(np.moveaxis(w[:, :, 0, :], -1, 0), ncols=ncols, size=size, cmap="bwr", title=title)
 
 
 def feature_maps(maps, ncols: int = 8, size: float = 0.9, title: str | None = None):
     """Feature maps of one image. maps: (H, W, C) or (1, H, W, C)."""
-    m = np.asarray(maps)
+    m = _args.numeric_array("maps", maps)
     if m.ndim == 4 and m.shape[0] == 1:
         m = m[0]
     if m.ndim != 3:

@@ -4,17 +4,52 @@ It adds only what every lesson repeats: build the model inside the runtime strat
 tf.data, early stopping with best-weights restore, and a ``History`` you can plot with
 ``plots.history``; and, for many short runs of one compiled model, ``restart`` and
 ``LearningRateEveryStep``. Anything else, pass straight through to Keras.
+
+Bad input is refused before training (``check_batches``: not a dataset, unbatched, empty, no
+targets, one-hot targets for a sparse loss), and a loss that turns NaN or inf stops it
+(``CheckFiniteLoss``), naming the batch of data that holds NaN/inf, if any.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
+
+from course_lib import _args
+
+SCAN_BATCHES = 100   # batches searched for NaN/inf when a loss turns non-finite
+
+
+def _check_learning_rate(learning_rate):
+    """A positive finite number, a keras LearningRateSchedule or a callable; returned unchanged."""
+    if not (isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule) or callable(learning_rate)):
+        _args.positive_number("learning_rate", learning_rate)
+    return learning_rate
+
+
+def _check_strategy(strategy):
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"strategy must be a tf.distribute.Strategy (as runtime.setup() returns) or None, "
+                        f"got {type(strategy).__name__}")
+    return strategy
+
+
+def _check_model(model, what="a keras.Model"):
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be {what}, got {type(model).__name__}")
+    return model
 
 
 def default_compile(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Adam + sparse categorical cross-entropy on logits + accuracy."""
+    """Adam + sparse categorical cross-entropy on logits + accuracy.
+
+    learning_rate: a number > 0 or a keras LearningRateSchedule (e.g. ``bert.warmup_linear_decay``).
+    """
+    _check_model(model)
+    _check_learning_rate(learning_rate)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -69,7 +104,14 @@ class LearningRateEveryStep(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         optimizer = self.model.optimizer
-        rate = float(self.schedule(int(optimizer.iterations)))
+        step = int(optimizer.iterations)
+        value = self.schedule(step)
+        try:
+            rate = float(value)
+        except (TypeError, ValueError):
+            rate = float("nan")
+        if not rate >= 0 or not math.isfinite(rate):
+            raise ValueError(f"schedule({step}) must return a learning rate >= 0, got {value!r}")
         try:
             optimizer.learning_rate = rate
         except TypeError as e:          # Keras: a rate given as a LearningRateSchedule cannot be set
@@ -77,12 +119,114 @@ class LearningRateEveryStep(keras.callbacks.Callback):
                              "rate, not a LearningRateSchedule") from e
 
 
+def _first_non_finite(dataset, max_batches: int = SCAN_BATCHES) -> str | None:
+    """Where ``dataset`` first holds NaN or inf, e.g. "batch 3, inputs", searching ``max_batches``."""
+    parts = ("inputs", "targets", "sample weights")
+    for b, element in enumerate(dataset.take(max_batches)):
+        element = element if isinstance(element, tuple) else (element,)
+        for part, value in zip(parts, element):
+            for t in tf.nest.flatten(value):
+                if t.dtype.is_floating and not bool(tf.reduce_all(tf.math.is_finite(t))):
+                    return f"batch {b + 1}, {part}"
+    return None
+
+
+def non_finite_loss_error(key: str, value: float, when: str, name: str, dataset) -> Exception:
+    """The error to raise when the logged ``key`` (a loss) is NaN or inf ``when`` training on ``dataset``.
+
+    ValueError when the first SCAN_BATCHES batches of ``dataset`` hold NaN or inf (bad data),
+    FloatingPointError otherwise (the training diverged).
+    """
+    where = _first_non_finite(dataset) if dataset is not None else None
+    if where:
+        return ValueError(f"{name} contains NaN or inf ({where}), so the {key} became {value} at {when}; "
+                          "clean the data first (np.isfinite(x).all() must hold)")
+    return FloatingPointError(f"the {key} became {value} at {when}, although the first {SCAN_BATCHES} batches "
+                              f"of {name} are finite: the training diverged. Try a lower learning rate.")
+
+
+class CheckFiniteLoss(keras.callbacks.Callback):
+    """Stop training with an error as soon as a logged loss (any log name containing "loss") is NaN or inf.
+
+    train / validation: the datasets being fitted; when the loss turns non-finite they are searched
+    for NaN/inf, and the error says whether the data (ValueError) or the training (FloatingPointError,
+    a divergence) is to blame. ``training.fit`` and ``gan.GAN.fit`` add this callback themselves.
+    """
+
+    def __init__(self, train=None, validation=None):
+        super().__init__()
+        self.datasets = {"train": train, "validation": validation}
+        self.epoch = 0
+
+    def _check(self, logs, when):
+        for key, value in (logs or {}).items():
+            if "loss" in key and isinstance(value, (int, float)) and not math.isfinite(value):
+                name = "validation" if key.startswith("val_") else "train"
+                raise non_finite_loss_error(key, value, when, name, self.datasets[name])
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check(logs, f"batch {batch + 1} of epoch {self.epoch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check(logs, f"the end of epoch {epoch + 1}")
+
+
+def _model_input_shape(model):
+    """The shape of the model's single input (e.g. (None, 28, 28, 1)), or None if it has several or none."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    return tuple(inputs[0].shape) if inputs and len(inputs) == 1 else None
+
+
+def _is_sparse_loss(loss) -> bool:
+    return (isinstance(loss, keras.losses.SparseCategoricalCrossentropy)
+            or loss in ("sparse_categorical_crossentropy", keras.losses.sparse_categorical_crossentropy))
+
+
+def check_batches(name: str, dataset, model: keras.Model | None = None) -> None:
+    """TypeError / ValueError unless ``dataset`` is a non-empty tf.data.Dataset of batched
+    (inputs, targets) or (inputs, targets, sample_weights) that fit ``model``.
+
+    Catches: numpy arrays or other objects instead of a dataset; inputs without targets; an unbatched
+    dataset (a component without batch dimension, or inputs one dimension short of the model's);
+    an empty dataset; one-hot targets (b, K) for a sparse categorical cross-entropy loss.
+    """
+    if not isinstance(dataset, tf.data.Dataset):
+        hint = "; wrap arrays with tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)" \
+            if isinstance(dataset, (np.ndarray, tuple, list)) else ""
+        raise TypeError(f"{name} must be a tf.data.Dataset of batches, got {type(dataset).__name__}{hint}")
+    spec = dataset.element_spec
+    if not isinstance(spec, tuple) or len(spec) not in (2, 3):
+        raise ValueError(f"{name} must yield (inputs, targets) batches, got elements {spec}")
+    unbatched = f"{name} looks unbatched: call {name}.batch(batch_size) first"
+    for part in tf.nest.flatten(spec):
+        if isinstance(part, tf.TensorSpec) and part.shape.rank == 0:
+            raise ValueError(f"{unbatched} (an element has shape (), with no batch dimension)")
+    want = _model_input_shape(model) if model is not None else None
+    if want is not None and isinstance(spec[0], tf.TensorSpec) and spec[0].shape.rank == len(want) - 1:
+        raise ValueError(f"{unbatched} (its inputs have shape {tuple(spec[0].shape)}; the model takes {want})")
+    if int(dataset.cardinality()) == 0:
+        raise ValueError(f"{name} is empty: it yields no batches")
+    y = spec[1]
+    if (model is not None and _is_sparse_loss(getattr(model, "loss", None)) and isinstance(y, tf.TensorSpec)
+            and y.shape.rank is not None and y.shape.rank >= 2 and (y.shape[-1] or 0) > 1):
+        raise ValueError(f"{name}'s targets have shape {tuple(y.shape)} (one-hot?), but the loss is sparse "
+                         "categorical cross-entropy, which takes class indices of shape (batch,): use "
+                         "y.argmax(-1), or compile with keras.losses.CategoricalCrossentropy")
+
+
 def build_in_scope(build_model: Callable[[], keras.Model], strategy=None,
                    learning_rate: float = 1e-3) -> keras.Model:
     """Call ``build_model()`` inside ``strategy.scope()``; compile with defaults if it did not."""
     if not callable(build_model):
         raise TypeError(f"build_model must be a function that returns a keras.Model, got {type(build_model).__name__}")
-    strategy = strategy or tf.distribute.get_strategy()
+    _check_learning_rate(learning_rate)
+    strategy = _check_strategy(strategy) or tf.distribute.get_strategy()
     with strategy.scope():
         model = build_model()
         if not isinstance(model, keras.Model):
@@ -103,18 +247,23 @@ def fit(build_model: Callable[[], keras.Model] | keras.Model, train: tf.data.Dat
     train / validation: tf.data datasets of batched (inputs, targets).
     patience: early stopping on val_loss with best-weights restore (None turns it off; needs
         ``validation``).
+    A loss that turns NaN or inf stops the training with an error (see ``CheckFiniteLoss``): a
+    ValueError naming the batch when the data holds NaN/inf, else a FloatingPointError.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if not isinstance(train, tf.data.Dataset):
-        raise TypeError(f"train must be a tf.data.Dataset of batches, got {type(train).__name__}")
-    if validation is not None and not isinstance(validation, tf.data.Dataset):
-        raise TypeError(f"validation must be a tf.data.Dataset or None, got {type(validation).__name__}")
-    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
-        raise ValueError(f"patience must be a positive int or None, got {patience!r}")
+    epochs = _args.int_at_least("epochs", epochs)
+    _check_strategy(strategy)
+    patience = None if patience is None else _args.int_at_least("patience", patience, note=" or None")
+    if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
+        raise TypeError(f"callbacks must be a list of keras.callbacks.Callback, got {callbacks!r:.80}")
+    _check_learning_rate(learning_rate)
+    if not isinstance(train, tf.data.Dataset):       # fail before building the model
+        check_batches("train", train)
     model = build_model if isinstance(build_model, keras.Model) else build_in_scope(build_model, strategy, learning_rate)
     if not model.compiled:
         default_compile(model, learning_rate)
+    check_batches("train", train, model)
+    if validation is not None:
+        check_batches("validation", validation, model)
     if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
         # Keras 3's fit() cannot feed MultiWorkerMirroredStrategy (keras-team/keras#20585);
         # use the explicit tf.distribute loop, which can.
@@ -122,13 +271,20 @@ def fit(build_model: Callable[[], keras.Model] | keras.Model, train: tf.data.Dat
             raise ValueError("under MultiWorkerMirroredStrategy, fit() supports only train and epochs "
                              "(Keras 3 cannot run model.fit there; see custom_loop_fit)")
         return model, custom_loop_fit(model, train, epochs, model.distribute_strategy)
-    cbs = list(callbacks)
+    cbs = [CheckFiniteLoss(train, validation)] + list(callbacks)
     if validation is not None and patience is not None:
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                  restore_best_weights=True))
     fit_kwargs.setdefault("shuffle", False)  # tf.data does the shuffling (data.fashion_mnist_dataset)
-    history = model.fit(train, validation_data=validation, epochs=epochs, callbacks=cbs,
-                        verbose=verbose, **fit_kwargs)
+    try:
+        history = model.fit(train, validation_data=validation, epochs=epochs, callbacks=cbs,
+                            verbose=verbose, **fit_kwargs)
+    except tf.errors.InvalidArgumentError as e:    # e.g. NaN labels cast to int for a sparse loss
+        for name, ds in (("train", train), ("validation", validation)):
+            where = _first_non_finite(ds) if ds is not None else None
+            if where:
+                raise ValueError(f"{name} contains NaN or inf ({where}); clean the data first") from e
+        raise
     return model, history
 
 
@@ -140,6 +296,12 @@ def custom_loop_fit(model: keras.Model, train: tf.data.Dataset, epochs: int, str
     Each replica averages its losses over the *global* batch, so summed gradients equal the
     single-device gradient. Returns a History with the per-epoch mean "loss".
     """
+    if not isinstance(model, keras.Model) or not model.compiled:
+        raise TypeError(f"model must be a compiled keras.Model, got {type(model).__name__}")
+    epochs = _args.int_at_least("epochs", epochs)
+    check_batches("train", train)
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"strategy must be a tf.distribute.Strategy, got {type(strategy).__name__}")
     loss_fn = per_example_loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
     optimizer = model.optimizer
     dist = strategy.experimental_distribute_dataset(train)
@@ -160,26 +322,35 @@ def custom_loop_fit(model: keras.Model, train: tf.data.Dataset, epochs: int, str
     history.on_train_begin()
     for epoch in range(epochs):
         losses = [float(step(x, y)) for x, y in dist]
-        history.on_epoch_end(epoch, {"loss": sum(losses) / max(len(losses), 1)})
+        loss = sum(losses) / max(len(losses), 1)
+        if not math.isfinite(loss):
+            raise non_finite_loss_error("loss", loss, f"epoch {epoch + 1}", "train", train)
+        history.on_epoch_end(epoch, {"loss": loss})
     return history
 
 
 def predict_classes(model: keras.Model, dataset: tf.data.Dataset):
-    """(y_true int (N,), y_pred int (N,)) over a dataset of (x, y) batches.
+    """(y_true int (N,), y_pred int (N,)) over a non-empty dataset of (x, y) batches, y class indices (b,).
 
     One pass, so a shuffled dataset is fine. On one device each batch goes through the model's
     compiled predict function (traced once per model, then reused: several times faster than eager
     calls); under a multi-replica strategy the model is called eagerly instead, because Keras'
     ``predict_on_batch`` would run the whole batch on every replica and return it once per replica.
     """
-    import numpy as np
-
+    _check_model(model)
+    check_batches("dataset", dataset, model)
+    y = dataset.element_spec[1]
+    if isinstance(y, tf.TensorSpec) and y.shape.rank is not None and y.shape.rank >= 2 and (y.shape[-1] or 1) > 1:
+        raise ValueError(f"dataset's labels have shape {tuple(y.shape)} (one-hot?): predict_classes compares "
+                         "class indices of shape (batch,); map the labels with tf.argmax(y, -1)")
     if model.distribute_strategy.num_replicas_in_sync == 1:
         predict = model.predict_on_batch
     else:
         predict = lambda x: model(x, training=False)      # noqa: E731
     ys, preds = [], []
-    for x, y in dataset:
+    for x, y, *_ in dataset:
         preds.append(np.argmax(predict(x), axis=-1))
-        ys.append(np.asarray(y))
+        ys.append(np.asarray(y).reshape(-1))
+    if not preds:
+        raise ValueError("dataset is empty: it yields no batches")
     return np.concatenate(ys), np.concatenate(preds)

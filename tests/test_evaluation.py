@@ -54,7 +54,7 @@ def test_frechet_from_samples_approaches_closed_form():
     (np.zeros((10, 3)), np.zeros((10, 4)), "same feature size D"),
     (np.zeros((1, 3)), np.zeros((10, 3)), "at least 2 rows"),
     (np.full((10, 3), np.nan), np.zeros((10, 3)), "NaN or inf"),
-    (np.array([["a", "b"], ["c", "d"]]), np.zeros((2, 2)), "must be numeric"),
+    (np.array([["a", "b"], ["c", "d"]]), np.zeros((2, 2)), "must be a numeric array"),
 ])
 def test_frechet_bad_input(a, b, match):
     with pytest.raises(ValueError, match=match):

@@ -83,7 +83,7 @@ def test_compact_vocabulary_keeps_specials_and_frequent():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(vocabulary_size=0), "vocabulary_size must be an int >= 2"),
     (dict(vocabulary_size=50, hidden_dim=10, num_heads=3), "divisible by num_heads"),
-    (dict(vocabulary_size=50, dropout=1.0), r"dropout must be in \[0, 1\)"),
+    (dict(vocabulary_size=50, dropout=1.0), r"dropout must be a number in \[0, 1\)"),
 ])
 def test_build_tiny_bert_rejects_bad_args(kwargs, match):
     with pytest.raises(ValueError, match=match):

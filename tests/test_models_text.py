@@ -68,8 +68,8 @@ def test_lstm_classifier_learns_spam():
     (dict(texts=[]), "texts is empty"),
     (dict(texts=["ok", 3]), "texts must contain only str; item 1 is int"),
     (dict(texts=["ok"], max_tokens=2), "max_tokens must be an int >= 3"),
-    (dict(texts=["ok"], sequence_length=0), "sequence_length must be an int >= 1"),
-    (dict(texts=["ok"], sequence_length=2.5), "sequence_length must be an int >= 1"),
+    (dict(texts=["ok"], sequence_length=0), "sequence_length must be a positive int"),
+    (dict(texts=["ok"], sequence_length=2.5), "sequence_length must be a positive int"),
 ])
 def test_vectorizer_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -78,9 +78,9 @@ def test_vectorizer_rejects_bad_input(kwargs, match):
 
 @pytest.mark.parametrize("kwargs,match", [
     (dict(cell="rnn"), r"cell must be one of \('lstm', 'gru'\), got 'rnn'"),
-    (dict(units=0), "units must be an int >= 1"),
-    (dict(embedding_dim=True), "embedding_dim must be an int >= 1"),
-    (dict(dropout=1.0), r"dropout must be a float in \[0, 1\)"),
+    (dict(units=0), "units must be a positive int"),
+    (dict(embedding_dim=True), "embedding_dim must be a positive int"),
+    (dict(dropout=1.0), r"dropout must be a number in \[0, 1\)"),
     (dict(num_classes=1), "num_classes must be an int >= 2"),
 ])
 def test_classifier_rejects_bad_arguments(small_vectorizer, kwargs, match):

@@ -12,21 +12,56 @@ Bidirectional Transformers for Language Understanding").
     split_top(backbone, top_layers)         (lower, top): lower layers as a feature extractor, and a
                                             classifier on the top layers, for fine-tuning only the top
     warmup_linear_decay(peak, warmup, total) BERT's learning-rate schedule (pretraining and fine-tuning)
+    check_hf_bert_config(path)             the parsed config.json of a Hugging Face BERT checkpoint, checked
 
 Features are the dicts that keras_hub's BERT preprocessors produce; every model here consumes
 them unchanged, so a tiny BERT and a pretrained encoder (course_lib.pretrained) are interchangeable.
 """
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from course_lib.models._args import int_at_least
+from course_lib import _args
+from course_lib._args import int_at_least
 
 FEATURE_KEYS = ("token_ids", "segment_ids", "padding_mask")
 POOLINGS = ("cls", "mean")
+# config.json entries keras_hub reads to build a BertBackbone from a Hugging Face checkpoint
+HF_CONFIG_INTS = ("vocab_size", "num_hidden_layers", "num_attention_heads", "hidden_size",
+                  "intermediate_size", "max_position_embeddings")
+
+
+def check_hf_bert_config(path, fix: str = "restore the file") -> dict:
+    """The parsed config.json of a Hugging Face BERT checkpoint folder, checked before keras_hub reads it.
+
+    path: the config.json file. fix: how to repair it, appended to every error message. Returns the
+    dict; raises ValueError naming the file when it is not JSON, not a BERT config, or lacks one of
+    HF_CONFIG_INTS as a positive int (or hidden_size is not divisible by num_attention_heads).
+    """
+    path = Path(path)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} cannot be read ({e}); {fix}") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); {fix}") from None
+    if not isinstance(config, dict) or config.get("model_type") != "bert":
+        got = config.get("model_type") if isinstance(config, dict) else type(config).__name__
+        raise ValueError(f"{path} must be a BERT config (\"model_type\": \"bert\"), got {got!r}; {fix}")
+    bad = [k for k in HF_CONFIG_INTS
+           if isinstance(config.get(k), bool) or not isinstance(config.get(k), int) or config[k] < 1]
+    if bad:
+        raise ValueError(f"{path} must give {', '.join(bad)} as positive ints, got "
+                         f"{ {k: config.get(k) for k in bad} }; {fix}")
+    if config["hidden_size"] % config["num_attention_heads"]:
+        raise ValueError(f"{path}: hidden_size ({config['hidden_size']}) must be divisible by "
+                         f"num_attention_heads ({config['num_attention_heads']}); {fix}")
+    return config
 
 
 def build_tiny_bert(vocabulary_size: int, num_layers: int = 2, num_heads: int = 2, hidden_dim: int = 64,
@@ -49,19 +84,31 @@ def build_tiny_bert(vocabulary_size: int, num_layers: int = 2, num_heads: int = 
         raise ValueError(f"hidden_dim ({hidden_dim}) must be divisible by num_heads ({num_heads})")
     intermediate_dim = int_at_least("intermediate_dim", intermediate_dim)
     max_sequence_length = int_at_least("max_sequence_length", max_sequence_length, 2)
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    _args.fraction("dropout", dropout)
     return keras_hub.models.BertBackbone(
         vocabulary_size=vocabulary_size, num_layers=num_layers, num_heads=num_heads,
         hidden_dim=hidden_dim, intermediate_dim=intermediate_dim, dropout=dropout,
         max_sequence_length=max_sequence_length, name=name)
 
 
-def _check_texts(texts):
-    if isinstance(texts, str) or not hasattr(texts, "__len__"):
-        raise ValueError(f"texts must be a list of strings (one per example), got {type(texts).__name__}")
-    if len(texts) == 0:
-        raise ValueError("texts is empty")
+def _check_texts(texts) -> list:
+    return _args.texts("texts", texts)
+
+
+def _check_backbone(backbone):
+    """TypeError unless backbone is a keras_hub BERT backbone (it has transformer_layers)."""
+    if not isinstance(backbone, keras.Model) or not getattr(backbone, "transformer_layers", None):
+        raise TypeError(f"backbone must be a keras_hub BertBackbone (from build_tiny_bert or "
+                        f"pretrained.load_minilm_backbone), got {type(backbone).__name__}")
+    return backbone
+
+
+def _check_length(backbone, features):
+    """ValueError unless the features' sequence length T fits the backbone's position embedding."""
+    t, limit = np.shape(features["token_ids"])[1], getattr(backbone, "max_sequence_length", None)
+    if limit is not None and t > limit:
+        raise ValueError(f"features have sequence length {t}, but the backbone has only {limit} positions "
+                         "(max_sequence_length): encode with a shorter sequence_length")
 
 
 def encode_texts(preprocessor, texts, batch_size: int = 256) -> dict:
@@ -69,7 +116,8 @@ def encode_texts(preprocessor, texts, batch_size: int = 256) -> dict:
 
     texts: list of N str. Returns {"token_ids", "segment_ids": int32 (N, T), "padding_mask": bool (N, T)}.
     """
-    _check_texts(texts)
+    texts = _check_texts(texts)
+    _args.function("preprocessor", preprocessor, "a keras_hub preprocessor (a callable on strings)")
     batch_size = int_at_least("batch_size", batch_size)
     import tensorflow as tf
 
@@ -93,7 +141,8 @@ def encode_head_tail(tokenizer, texts, sequence_length: int = 128, cls_id: int =
     Classification?", found best for long documents). Short texts come out as ``encode_texts`` with
     a BERT packer gives them. Returns {"token_ids", "segment_ids": int32 (N, T), "padding_mask": bool (N, T)}.
     """
-    _check_texts(texts)
+    texts = _check_texts(texts)
+    _args.function("tokenizer", tokenizer, "a tokenizer (a callable on a batch of strings)")
     sequence_length = int_at_least("sequence_length", sequence_length, 4)
     batch_size = int_at_least("batch_size", batch_size)
     import tensorflow as tf
@@ -119,6 +168,11 @@ def _check_features(features):
     shapes = {k: np.shape(features[k]) for k in FEATURE_KEYS}
     if len(set(shapes.values())) != 1 or len(shapes["token_ids"]) != 2:
         raise ValueError(f"features must all have the same shape (N, T), got {shapes}")
+    for k in FEATURE_KEYS:
+        kind = np.asarray(features[k]).dtype.kind
+        if kind not in ("biu" if k == "padding_mask" else "iu"):
+            raise ValueError(f"features[{k!r}] must hold {'booleans' if k == 'padding_mask' else 'integer ids'}, "
+                             f"got dtype {np.asarray(features[k]).dtype}")
     return shapes["token_ids"]
 
 
@@ -141,6 +195,7 @@ def mlm_dataset(features: dict, mask_generator, batch_size: int = 32, shuffle: b
     import tensorflow as tf
 
     n, _ = _check_features(features)
+    _args.function("mask_generator", mask_generator, "a keras_hub MaskedLMMaskGenerator")
     batch_size = int_at_least("batch_size", batch_size)
     if batch_size > n:
         raise ValueError(f"batch_size must be <= the number of examples ({n}), got {batch_size}")
@@ -174,12 +229,18 @@ def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_toke
     """
     import keras_hub
 
+    _check_backbone(backbone)
     _, t = _check_features(features)
+    _check_length(backbone, features)
     steps = int_at_least("steps", steps)
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
-    if not 0.0 < mask_selection_rate < 1.0:
-        raise ValueError(f"mask_selection_rate must be in (0, 1), got {mask_selection_rate!r}")
+    _args.positive_number("learning_rate", learning_rate)
+    _args.number_in("mask_selection_rate", mask_selection_rate, 0, 1, low_open=True, high_open=True)
+    int_at_least("mask_token_id", mask_token_id, 0)
+    if isinstance(unselectable_token_ids, (str, bytes)) or not hasattr(unselectable_token_ids, "__iter__"):
+        raise ValueError(f"unselectable_token_ids must be a list of token ids, got {unselectable_token_ids!r}")
+    unselectable_token_ids = [int_at_least("unselectable_token_ids", i, 0) for i in unselectable_token_ids]
+    if max_selections is not None:
+        int_at_least("max_selections", max_selections)
     max_selections = max_selections or int(np.ceil(mask_selection_rate * t)) + 1
     generator = keras_hub.layers.MaskedLMMaskGenerator(
         vocabulary_size=backbone.vocabulary_size, mask_selection_rate=mask_selection_rate,
@@ -207,8 +268,7 @@ def warmup_linear_decay(peak: float, warmup_steps: int, total_steps: int):
 
     Returns a keras LearningRateSchedule (step -> float32 rate) for any Keras optimizer.
     """
-    if isinstance(peak, bool) or not isinstance(peak, (int, float)) or not peak > 0:
-        raise ValueError(f"peak must be a learning rate > 0, got {peak!r}")
+    _args.positive_number("peak", peak)
     warmup_steps = int_at_least("warmup_steps", warmup_steps)
     total_steps = int_at_least("total_steps", total_steps)
     if warmup_steps > total_steps:
@@ -238,8 +298,8 @@ def build_classifier(backbone, num_classes: int = 2, pooling: str = "cls", dropo
     sequence_output over real tokens (padding_mask), as sentence-transformers models such as MiniLM
     are trained. Inputs: the feature dict (N, T); output float32 logits (N, num_classes).
     """
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    _args.one_of("pooling", pooling, POOLINGS)
+    _check_backbone(backbone)
     head = _classification_head(num_classes, dropout)
     inputs = {k: keras.Input(shape=(None,), dtype="bool" if k == "padding_mask" else "int32", name=k)
               for k in FEATURE_KEYS}
@@ -254,8 +314,7 @@ def build_classifier(backbone, num_classes: int = 2, pooling: str = "cls", dropo
 def _classification_head(num_classes, dropout):
     """(N, D) pooled vectors -> float32 logits (N, num_classes): dropout, Dense (checked arguments)."""
     num_classes = int_at_least("num_classes", num_classes, 2)
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    _args.fraction("dropout", dropout)
 
     def head(x):
         if dropout:
@@ -280,9 +339,7 @@ def split_top(backbone, top_layers: int, num_classes: int = 2, dropout: float = 
     ``build_classifier(backbone, pooling="mean")(x)`` computes, but each training step of ``top``
     runs only the top layers: with 2 of 6 layers, about a third of the work of a full step.
     """
-    layers = list(getattr(backbone, "transformer_layers", []))
-    if not layers:
-        raise TypeError(f"backbone must be a keras_hub BertBackbone, got {type(backbone).__name__}")
+    layers = list(_check_backbone(backbone).transformer_layers)
     top_layers = int_at_least("top_layers", top_layers, 1)
     if top_layers >= len(layers):
         raise ValueError(f"top_layers must be < the backbone's {len(layers)} layers (fine-tune all "
@@ -311,10 +368,11 @@ def classifier_dataset(features: dict, labels, batch_size: int = 32, shuffle: bo
     import tensorflow as tf
 
     n, _ = _check_features(features)
-    labels = np.asarray(labels)
-    if labels.shape != (n,):
-        raise ValueError(f"labels must have shape ({n},) to match features, got {labels.shape}")
+    if np.shape(labels) != (n,):
+        raise ValueError(f"labels must have shape ({n},) to match features, got {np.shape(labels)}")
+    labels = _args.class_indices("labels", labels)
     batch_size = int_at_least("batch_size", batch_size)
+    _args.flag("shuffle", shuffle)
     ds = tf.data.Dataset.from_tensor_slices(({k: features[k] for k in FEATURE_KEYS}, labels.astype("int32")))
     if shuffle:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
@@ -334,7 +392,9 @@ def attention_scores(backbone, features: dict) -> tuple[list, np.ndarray]:
     num_layers float arrays (N, num_heads, T, T) (rows: queries, columns: keys; padded keys get 0);
     sequence_output (N, T, hidden_dim) equals backbone(features)["sequence_output"].
     """
+    _check_backbone(backbone)
     _check_features(features)
+    _check_length(backbone, features)
     mask = features["padding_mask"]
     x = backbone.embeddings_add((backbone.token_embedding(features["token_ids"]),
                                  backbone.position_embedding(backbone.token_embedding(features["token_ids"])),
@@ -359,7 +419,7 @@ def compact_vocabulary(token_ids, size: int, vocabulary_size: int,
     """
     token_ids = np.asarray(token_ids)
     vocabulary_size = int_at_least("vocabulary_size", vocabulary_size, 2)
-    special_ids = [int(i) for i in special_ids]
+    special_ids = [int_at_least("special_ids", i, 0) for i in special_ids]
     size = int_at_least("size", size, len(special_ids) + 1)
     if size > vocabulary_size:
         raise ValueError(f"size ({size}) must be <= vocabulary_size ({vocabulary_size})")

@@ -9,9 +9,11 @@ softmax stay numerically safe.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
-from course_lib.models._args import int_at_least
+from course_lib import _args
+from course_lib._args import int_at_least
 
 DOWNSAMPLE = ("maxpool", "avgpool", "stride", "none")
 
@@ -30,20 +32,22 @@ def build_cnn(input_shape=(28, 28, 1), num_classes: int = 10, filters=(32, 64),
     statistics are usable after a few dozen steps, as in quick mode; with 0.99 a 50-step run
     evaluates near chance.
     """
-    if downsample not in DOWNSAMPLE:
-        raise ValueError(f"downsample must be one of {DOWNSAMPLE}, got {downsample!r}")
-    if len(input_shape) != 3:
-        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
-    if not filters or any((not isinstance(f, int)) or f < 1 for f in filters):
+    downsample = _args.one_of("downsample", downsample, DOWNSAMPLE)
+    input_shape = _args.image_shape("input_shape", input_shape)
+    if (not isinstance(filters, (list, tuple)) or not filters
+            or any(isinstance(f, bool) or not isinstance(f, (int, np.integer)) or f < 1 for f in filters)):
         raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters!r}")
     int_at_least("num_classes", num_classes, minimum=2)
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    _args.fraction("dropout", dropout)
     int_at_least("kernel_size", kernel_size, minimum=1)
     int_at_least("dense_units", dense_units, minimum=0, note=" (0 = no hidden dense layer)")
-    if not 0.0 <= bn_momentum < 1.0:
-        raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum!r}")
+    _args.fraction("bn_momentum", bn_momentum)
     int_at_least("convs_per_block", convs_per_block, minimum=1)
+    _args.flag("batchnorm", batchnorm)
+    smallest = 2 ** len(filters) if downsample in ("maxpool", "avgpool") else 1
+    if min(input_shape[:2]) < smallest:
+        raise ValueError(f"input_shape {input_shape} is too small for {len(filters)} blocks of 2x2 {downsample}: "
+                         f"height and width must be >= {smallest}")
 
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs

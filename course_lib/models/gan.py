@@ -26,11 +26,12 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from course_lib import _args
+from course_lib.training import CheckFiniteLoss
+
 
 def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+    return _args.int_at_least(name, value)
 
 
 def build_generator(latent_dim: int = 64, filters: int = 64, name: str = "generator") -> keras.Model:
@@ -61,9 +62,7 @@ def build_discriminator(filters: int = 64, input_shape=(28, 28, 1), name: str = 
     -> Flatten -> Dense(1).
     """
     filters = _positive_int(filters, "filters")
-    if len(input_shape) != 3:
-        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
-    images = keras.Input(tuple(input_shape), name="image")
+    images = keras.Input(_args.image_shape("input_shape", input_shape), name="image")
     x = layers.Conv2D(filters, 4, strides=2, padding="same", name="down14")(images)
     x = layers.LeakyReLU(0.2, name="down14_lrelu")(x)
     x = layers.Conv2D(2 * filters, 4, strides=2, padding="same", use_bias=False, name="down7")(x)
@@ -97,6 +96,12 @@ class GAN(keras.Model):
         super().__init__(**kwargs)
         if not isinstance(generator, keras.Model) or not isinstance(discriminator, keras.Model):
             raise TypeError("generator and discriminator must be keras.Model instances")
+        if len(generator.inputs) != 1 or len(generator.inputs[0].shape) != 2:
+            raise ValueError(f"generator must take one input z of shape (N, latent_dim), got "
+                             f"{[tuple(i.shape) for i in generator.inputs]}")
+        made, judged = tuple(generator.outputs[0].shape[1:]), tuple(discriminator.inputs[0].shape[1:])
+        if made != judged:
+            raise ValueError(f"the generator makes images of shape {made} but the discriminator takes {judged}")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(generator.inputs[0].shape[-1])
@@ -120,9 +125,15 @@ class GAN(keras.Model):
         super().compile(optimizer=self.d_optimizer, **kwargs)
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction="none")
 
-    def fit(self, *args, shuffle=False, **kwargs):
-        """keras.Model.fit; ``shuffle`` defaults to False because the tf.data pipeline shuffles."""
-        return super().fit(*args, shuffle=shuffle, **kwargs)
+    def fit(self, x=None, *args, shuffle=False, callbacks=None, **kwargs):
+        """keras.Model.fit; ``shuffle`` defaults to False because the tf.data pipeline shuffles.
+
+        A loss that turns NaN or inf stops the training with an error (``training.CheckFiniteLoss``).
+        """
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list of keras.callbacks.Callback, got {type(callbacks).__name__}")
+        callbacks = [CheckFiniteLoss(x if isinstance(x, tf.data.Dataset) else None)] + list(callbacks or [])
+        return super().fit(x, *args, shuffle=shuffle, callbacks=callbacks, **kwargs)
 
     @property
     def metrics(self):
@@ -174,9 +185,9 @@ class GAN(keras.Model):
 def build_gan(latent_dim: int = 64, g_filters: int = 64, d_filters: int = 64, d_learning_rate: float = 2e-4,
               g_learning_rate: float = 2e-4, beta_1: float = 0.5, strategy=None) -> GAN:
     """Generator + discriminator + GAN, built and compiled with two Adam optimizers in ``strategy.scope()``."""
-    for name, lr in (("d_learning_rate", d_learning_rate), ("g_learning_rate", g_learning_rate)):
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-            raise ValueError(f"{name} must be a positive number, got {lr!r}")
+    _args.positive_number("d_learning_rate", d_learning_rate)
+    _args.positive_number("g_learning_rate", g_learning_rate)
+    _args.number_in("beta_1", beta_1, 0, 1, high_open=True)
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         gan = GAN(build_generator(latent_dim, g_filters), build_discriminator(d_filters))
@@ -186,8 +197,9 @@ def build_gan(latent_dim: int = 64, g_filters: int = 64, d_filters: int = 64, d_
 
 
 def to_unit(images) -> np.ndarray:
-    """Generator images in [-1, 1] -> numpy float32 in [0, 1] (same shape)."""
-    return ((np.asarray(images, dtype="float32") + 1.0) / 2.0).clip(0.0, 1.0)
+    """Generator images in [-1, 1] -> numpy float32 in [0, 1] (same shape). NaN or inf is refused."""
+    images = _args.numeric_array("images", images)
+    return ((images.astype("float32") + 1.0) / 2.0).clip(0.0, 1.0)
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -199,10 +211,8 @@ class SampleGrid(keras.callbacks.Callback):
 
     def __init__(self, noise, every: int = 1):
         super().__init__()
-        noise = np.asarray(noise, dtype="float32")
-        if noise.ndim != 2:
-            raise ValueError(f"noise must have shape (n, latent_dim), got {noise.shape}")
-        self.noise = noise
+        noise = _args.numeric_array("noise", noise, ndim=2, shape="(n, latent_dim)", min_rows=1)
+        self.noise = noise.astype("float32")
         self.every = _positive_int(every, "every")
         self.images: dict[int, np.ndarray] = {}
 
@@ -224,6 +234,8 @@ class SampleGrid(keras.callbacks.Callback):
         """One row per recorded epoch (default: all), ``max_samples`` columns. Returns the figure."""
         import matplotlib.pyplot as plt
 
+        max_samples = _args.int_at_least("max_samples", max_samples)
+        size = _args.positive_number("size", size)
         epochs = sorted(self.images) if epochs is None else list(epochs)
         missing = [e for e in epochs if e not in self.images]
         if missing:

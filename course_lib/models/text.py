@@ -22,7 +22,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from course_lib.models._args import int_at_least
+from course_lib import _args
+from course_lib._args import int_at_least
 
 CELLS = ("lstm", "gru")
 
@@ -36,17 +37,7 @@ def build_text_vectorizer(texts, max_tokens: int = 20000, sequence_length: int =
     0 = padding, 1 = out-of-vocabulary) and pads / truncates every text to ``sequence_length`` ids.
     Returns the layer: string (N,) -> int64 (N, sequence_length).
     """
-    if isinstance(texts, (str, bytes)):
-        raise ValueError("texts must be a list of strings, got a single string")
-    try:
-        texts = list(texts)
-    except TypeError:
-        raise ValueError(f"texts must be a list of strings, got {type(texts).__name__}") from None
-    if not texts:
-        raise ValueError("texts is empty: need at least one text to build a vocabulary")
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, (str, np.str_))]
-    if bad:
-        raise ValueError(f"texts must contain only str; item {bad[0]} is {type(texts[bad[0]]).__name__}")
+    texts = _args.texts("texts", texts)
     max_tokens = int_at_least("max_tokens", max_tokens, 3)
     sequence_length = int_at_least("sequence_length", sequence_length)
     vectorizer = layers.TextVectorization(max_tokens=max_tokens, output_mode="int",
@@ -73,13 +64,12 @@ def build_rnn_classifier(vectorizer: layers.TextVectorization, cell: str = "lstm
     if vocab_size < 3:
         raise ValueError(f"vectorizer has a vocabulary of {vocab_size} tokens: call vectorizer.adapt(texts) "
                          "first (or use build_text_vectorizer)")
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    cell = _args.one_of("cell", cell, CELLS)
     embedding_dim = int_at_least("embedding_dim", embedding_dim)
     units = int_at_least("units", units)
     num_classes = int_at_least("num_classes", num_classes, 2)
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
+    _args.fraction("dropout", dropout)
+    _args.flag("bidirectional", bidirectional)
 
     text = keras.Input(shape=(), dtype="string", name="text")
     ids = vectorizer(text)
