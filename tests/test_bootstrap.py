@@ -108,3 +108,15 @@ def test_ensure_refuses_an_unsupported_platform_before_installing_anything(monke
     monkeypatch.setattr(bootstrap, "_pip", lambda *a: pytest.fail("pip must not run"))
     with pytest.raises(bootstrap.SetupError, match=r"tensorflow 2\.19\.0 is installed.*supports tensorflow"):
         bootstrap.ensure(ROOT, "repo", "main", verbose=False)
+
+
+def test_importing_bootstrap_imports_neither_tensorflow_nor_keras():
+    """bootstrap may upgrade keras only before anything imports it, and `import tensorflow` imports
+    keras: so course_lib and course_lib.bootstrap must not import TensorFlow (even in a kernel)."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['ipykernel'] = type(sys)('ipykernel')\n"   # as in a notebook kernel
+            "import course_lib.bootstrap\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'keras_hub', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
