@@ -1,6 +1,7 @@
 """course_lib.metrics.spam_report on a confusion example counted by hand (no value computed by the code
 under test). Each expected number is a fraction of the counts written next to the data."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -82,14 +83,17 @@ def test_precision_and_recall_single_sided_errors():
     assert (r["spam_precision"], r["spam_recall"]) == (1.0, 0.5)
 
 
-@pytest.mark.parametrize("args", [
-    ([0, 2], [0, 1], None),                  # y_true not 0/1
-    ([0, 1], [0, -1], None),                 # y_pred not 0/1
-    ([0, 1, 1], [0, 1], None),               # lengths differ
-    ([], [], None),                          # empty
-    ([0, 1], [0, 1], ["hard_ham"]),          # groups length differs
+@pytest.mark.parametrize("args, names", [
+    (([0, 2], [0, 1], None), ["y_true"]),                # y_true not 0/1
+    (([0, 1], [0, -1], None), ["y_pred"]),               # y_pred not 0/1
+    (([0, 1, 1], [0, 1], None), ["y_true", "y_pred"]),   # lengths differ
+    (([], [], None), ["y_true"]),                        # empty
+    (([0, 1], [0, 1], ["hard_ham"]), ["groups"]),        # groups length differs
 ])
-def test_bad_input_is_refused(args):
-    # the wording is being reworked in the library issue; only the exception type is pinned here
-    with pytest.raises(ValueError):
+def test_bad_input_is_refused_naming_the_argument(args, names):
+    # The wording may change (input validation is being reworked); the standard that the message
+    # names the offending argument does not. \b: the name as a word, not inside another one.
+    with pytest.raises(ValueError) as err:
         metrics.spam_report(*args)
+    for name in names:
+        assert re.search(rf"\b{name}\b", str(err.value)), (name, str(err.value))
