@@ -54,10 +54,10 @@ def test_reasons_say_what_was_found_and_why():
     """setup() prints the reasons: each names what was found and why the policy follows from it."""
     two = choose_plan([CPU, V100, V100])
     assert has_words(two.reasons[0], "2", "GPUs") and two.reasons[0].startswith("2 GPUs")
-    assert has_words(two.reasons[1], "7.0", "float16", "tensor", "cores")
+    assert has_words(two.reasons[1], "GPU", "7.0", "float16", "tensor", "cores")
     old = choose_plan([CPU, UNKNOWN])
     assert has_words(old.reasons[0], "one", "GPU")
-    assert has_words(old.reasons[1], "7.0", "unknown", "float16")
+    assert has_words(old.reasons[1], "GPU", "7.0", "unknown", "float16")
     cpu = choose_plan([CPU])
     assert has_words(cpu.reasons[0], "no", "GPU", "TPU", "CPU")
     assert has_words(cpu.reasons[1], "mixed", "precision", "CPU")
@@ -120,9 +120,9 @@ def test_tf_config_without_a_cluster_is_a_single_process(tf_config):
 
 def test_tuple_of_devices_is_accepted_and_bad_lists_are_not():
     assert choose_plan((CPU, V100)).strategy == "one_device"
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"\bdevices\b.*\bDeviceInfo\b"):
         choose_plan(CPU)                       # one device, not a list
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"\bdevices\b.*\bDeviceInfo\b"):
         choose_plan([CPU, "GPU:0"])            # one bad entry among good ones
     with pytest.raises(ValueError):
         choose_plan([CPU], "float16")

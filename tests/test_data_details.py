@@ -37,6 +37,16 @@ def test_largest_remainder_rule_by_hand():
     assert np.bincount(labels[data.stratified_indices(labels, 3)], minlength=3).tolist() == [3, 0, 0]
 
 
+def test_equal_remainders_go_to_the_first_classes_on_every_machine():
+    # 20 classes with 1 or 3 examples (40 in all) and n = 12: shares 0.3 and 0.9, all floors 0, so the
+    # 12 places go to the ten 0.9 classes (odd) and then to the FIRST two 0.3 classes, 0 and 2. The
+    # order of ties must not depend on the sort algorithm numpy picks for this CPU (SIMD quicksorts
+    # order ties differently), or the same quick-mode subset would differ between machines.
+    labels = np.repeat(np.arange(20), [1, 3] * 10)
+    counts = np.bincount(labels[data.stratified_indices(labels, 12)], minlength=20)
+    assert counts.tolist() == [1, 1, 1, 1] + [0, 1] * 8
+
+
 def test_stratified_indices_seed_default_and_effect():
     labels = np.arange(200) % 4
     default = data.stratified_indices(labels, 40)
@@ -222,6 +232,25 @@ def test_a_fresh_copy_is_read_from_disk_and_gives_the_same_emails(data_copy, mon
     monkeypatch.setenv("COURSE_DATA_DIR", str(data_copy))
     data.load_spam("train")
     assert opened == []                                         # parsed once per file, then cached
+
+
+def test_emails_are_read_as_utf8_whatever_the_locale():
+    # Python opens text files in the locale's encoding unless told otherwise: under a plain C locale
+    # (ASCII), a reader without encoding="utf-8" fails on the 100+ emails with non-ASCII characters.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from course_lib import data; s = data.load_spam('test'); "
+            "print(len(s), sum(any(ord(c) > 127 for c in t) for t in s.texts))")
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONCOERCECLOCALE="0", PYTHONUTF8="0",
+               PYTHONPATH=str(Path(data.__file__).resolve().parent.parent))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    s = data.load_spam("test")
+    non_ascii = sum(any(ord(c) > 127 for c in t) for t in s.texts)
+    assert non_ascii > 50 and out.stdout.split() == [str(len(s)), str(non_ascii)]
 
 
 def test_each_file_is_hashed_once_until_it_changes(data_copy, monkeypatch):

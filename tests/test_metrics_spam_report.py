@@ -83,6 +83,12 @@ def test_precision_and_recall_single_sided_errors():
     assert (r["spam_precision"], r["spam_recall"]) == (1.0, 0.5)
 
 
+def test_bad_labels_message_shows_the_offending_values():
+    with pytest.raises(ValueError) as err:
+        metrics.spam_report([0, 7, 1], [0, 1, 1])
+    assert re.search(r"\b7\b", str(err.value)), str(err.value)
+
+
 @pytest.mark.parametrize("args, names", [
     (([0, 2], [0, 1], None), ["y_true"]),                # y_true not 0/1
     (([0, 1], [0, -1], None), ["y_pred"]),               # y_pred not 0/1
