@@ -83,7 +83,7 @@ def _count_workers(tf_config: str | dict | None) -> int:
             raise ValueError(f"TF_CONFIG['cluster'][{job!r}] must be a list of 'host:port' strings, "
                              f"got {addresses!r}")
         count += len(addresses)
-    return count
+    return max(1, count)          # no cluster: this process alone
 
 
 def choose_plan(devices: list[DeviceInfo], precision: str = "auto",
