@@ -183,6 +183,9 @@ def run_check(session: sandbox.StudentSession, grade_id: str, source: str, setti
     except Exception as e:
         outcome.status, outcome.message = "ungradable", f"the checker raised {type(e).__name__}: {e}"
     outcome.stdout = out.getvalue()
+    if session.policy == "numpy" and outcome.status == "failed" and any(
+            w in outcome.message.lower() for w in FRAMEWORK_WORDS):
+        outcome.notes.append("note: this exercise is graded with numpy only: TensorFlow and Keras are not available")
     if session.policy == "numpy":
         libs = session.loaded_libraries()
         if libs:
@@ -275,8 +278,9 @@ def _warn_unconfined(session, log):
 class SandboxGrade(NbGraderPreprocessor):
     """Grade the test cells against the student's code run in a sandbox (replaces nbgrader's Execute)."""
 
-    timeout = Float(180.0, help="Seconds one statement of the student's code may run, and seconds the "
-                                "learner's code may use in one check.").tag(config=True)
+    timeout = Float(180.0, help="Seconds the learner's code may use in one check (all calls).").tag(config=True)
+    statement_timeout = Float(180.0, help="Seconds one top-level statement of the student's code may "
+                                          "run.").tag(config=True)
     memory_mb = Integer(4096, help="Address-space limit of a numpy-only sandbox (MB).").tag(config=True)
     framework_memory_mb = Integer(8192, help="Address-space limit of a sandbox that may import "
                                              "TensorFlow (MB).").tag(config=True)
@@ -286,7 +290,8 @@ class SandboxGrade(NbGraderPreprocessor):
     seccomp = Bool(True, help="Restrict the sandbox with seccomp (no new processes, no exec).").tag(config=True)
 
     def settings(self) -> sandbox.Settings:
-        return sandbox.Settings(timeout=self.timeout, memory_mb=self.memory_mb,
+        return sandbox.Settings(timeout=self.timeout, statement_timeout=self.statement_timeout,
+                                memory_mb=self.memory_mb,
                                 framework_memory_mb=self.framework_memory_mb, cpu_seconds=self.cpu_seconds,
                                 max_starts=self.max_starts, landlock=self.landlock, seccomp=self.seccomp)
 
@@ -307,8 +312,8 @@ class RestoringOverwriteCells(OverwriteCells):
         nb, resources = super().preprocess(nb, resources)
         after = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
         self._restored = sorted(g for g in after - present if g)
-        info = resources.setdefault("classroom", {})
-        info["tampered"], info["restored"] = self._tampered, self._restored
+        # the autograde pass (RecordGradingStatus) reads this from the sanitized notebook
+        nb.metadata["classroom"] = {"tampered": self._tampered, "restored": self._restored}
         for gid in self._restored:
             self.log.warning("Cell %s was deleted from the submission; it was put back from the source", gid)
         return nb, resources
@@ -432,8 +437,8 @@ class RecordGradingStatus(NbGraderPreprocessor):
     """After SaveAutoGrades: no score for ungradable exercises; the notebook's status to the status file."""
 
     def preprocess(self, nb, resources):
-        info = resources.get("classroom", {})
-        outcomes = info.get("outcomes", {})
+        info = dict(nb.metadata.get("classroom", {}))
+        outcomes = resources.get("classroom", {}).get("outcomes", {})
         meta = resources["nbgrader"]
         ungradable = [g for g, o in outcomes.items() if o["status"] == "ungradable"]
         with Gradebook(meta["db_url"]) as gb:

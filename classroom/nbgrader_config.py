@@ -40,6 +40,7 @@ c.Autograde.pre_convert_hook = grading.make_reset_hook(HERE, c.CourseDirectory.d
 # process and skipped; a check whose calls take longer scores 0. Quick-mode lesson statements take
 # well under a second in the sandbox; 180 s leaves room for a slow, shared machine.
 c.SandboxGrade.timeout = float(os.environ.get("CLASSROOM_CELL_TIMEOUT", "180"))
+c.SandboxGrade.statement_timeout = float(os.environ.get("CLASSROOM_CELL_TIMEOUT", "180"))
 
 # A student who deletes a read-only test cell does not escape it: autograde puts the cell back
 # (from the gradebook, hidden tests included) and grades it.

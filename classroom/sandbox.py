@@ -49,7 +49,8 @@ CHILD_FILE = HERE / "sandbox_child.py"
 @dataclasses.dataclass
 class Settings:
     """Limits of one sandbox (see classroom/README.md, "Grading settings")."""
-    timeout: float = 180.0            # s: one statement of the student's code; the learner's share of one check
+    timeout: float = 180.0            # s: the learner's code's share of one check (all its calls together)
+    statement_timeout: float = 180.0  # s: one top-level statement of the student's code
     startup_timeout: float = 60.0     # s: a child's start-up (python + numpy)
     memory_mb: int = 4096             # address space of a numpy-only child
     framework_memory_mb: int = 8192   # address space of a child that may import TensorFlow (TF alone: ~2 GB)
@@ -515,7 +516,7 @@ class StudentSession:
                 self.done += 1
                 continue
             try:
-                errors, syntax = self.proc.exec_cell(index, source, skip, self.settings.timeout)
+                errors, syntax = self.proc.exec_cell(index, source, skip, self.settings.statement_timeout)
             except ChildFailure as f:
                 where = f"statement {f.statement + 1}" if f.statement is not None else "a statement"
                 self.events.append(f"cell {index}, {where}: {f.reason}; the grader skips it from now on")
@@ -537,7 +538,7 @@ class StudentSession:
             if not self.advance():
                 return "missing", self.failure_reason()
             try:
-                return self.proc.resolve(name, self.settings.timeout)
+                return self.proc.resolve(name, self.settings.statement_timeout)
             except ChildFailure as f:
                 self.events.append(f"looking up {name!r}: the process {f.reason}")
                 self.proc = None
@@ -547,7 +548,7 @@ class StudentSession:
         if not self.advance():
             return []
         try:
-            return self.proc.names(self.settings.timeout)
+            return self.proc.names(self.settings.statement_timeout)
         except ChildFailure:
             self.proc = None
             return []

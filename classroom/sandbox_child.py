@@ -623,8 +623,8 @@ class Child:
                        if isinstance(args[i], np.ndarray) and args[i].shape == a.shape
                        and not np.array_equal(args[i], a, equal_nan=True)]
         except WireError as e:
-            self.send({"ev": "raise", "type": "UnsendableResult", "message": str(e), "traceback": "",
-                       "not_implemented": False})
+            self.send({"ev": "raise", "type": "UnsendableResult", "not_implemented": False, "traceback": "",
+                       "message": f"what your function returned cannot be sent to the grader: {e}"})
             return
         except BaseException as e:
             self.send({"ev": "raise", **describe_exception(e, self.me)})
