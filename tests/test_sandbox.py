@@ -467,7 +467,8 @@ def test_free_names_and_the_checker_policy():
     assert grading.free_names("from m import check\ncheck(conv2d, np.pi)\ndef g():\n    return h") >= {"conv2d", "np", "h"}
     assert "check" not in grading.free_names("from m import check\ncheck(f)")
     assert grading.checker_policy("from course_lib.checks.conv import check_conv2d\ncheck_conv2d(conv2d)") == "numpy"
-    assert grading.checker_policy("from course_lib.checks.gan import check_discriminator_loss") == "framework"
+    assert grading.checker_policy("from course_lib.checks.gan import check_hinge_discriminator_loss") == "framework"
+    assert grading.checker_policy("from course_lib.checks.gan import check_conv_transpose_output_size") == "numpy"
     with pytest.raises(ImportError):
         grading.checker_policy("from course_lib.checks.nope import check")
 
