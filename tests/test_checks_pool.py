@@ -325,3 +325,9 @@ def test_bad_arguments(checker):
         checker(np.zeros(3))
     with pytest.raises(ValueError, match="seed must be a non-negative int"):
         checker(max_pool_forward, seed=-1)
+
+
+def test_messages_name_their_keras_reference_not_tensorflow():
+    with pytest.raises(CheckFailure, match=r"output differs from keras.layers.MaxPooling2D: max abs error") as e:
+        checks.check_max_pool_forward(fwd_ignores_stride)
+    assert "differs from TensorFlow" not in str(e.value)

@@ -61,7 +61,7 @@ def assert_close(got, expected, case: str, what: str = "output", atol: float = 1
     return max_err
 
 
-def passed(name: str, n_cases: int, max_err: float | None = None, reference: str = "TensorFlow") -> str:
+def passed(name: str, n_cases: int, max_err: float | None = None, reference: str = "the framework") -> str:
     """Print and return the one-line success message of a checker."""
     msg = f"✓ {name}: all {n_cases} cases match {reference}"
     if max_err is not None:
