@@ -10,10 +10,8 @@ isolated and safe under pytest-xdist.
   attack, and each one's per-cell scores are read from the gradebook.
 * Regrading, feedback, the CSV with its status columns, zip_collect and the exchange path
   (release_assignment / fetch_assignment / submit / collect) run on the same fixture.
-* Every real lesson with exercises goes through generate_assignment and the solution token scan;
-  the first one (or those named in $CLASSROOM_AUTOGRADE_LESSONS, or all with "all") is autograded
-  as the instructor version (full marks) and the untouched student version (0, no crash).
-  tests/test_classroom_lessons.py has the answer scan and the adversarial suite on real lessons.
+* tests/test_classroom_lessons.py has the real lessons: generation without leaking a solution, the
+  answer scan, and (--classroom-full) autograding every lesson and an adversarial class on two.
 """
 from __future__ import annotations
 
@@ -167,16 +165,6 @@ def solution_leaks(lesson_nb, release_nb) -> list[str]:
 
 def real_lessons() -> list[Path]:
     return ma.lesson_notebooks(REPO / "notebooks")
-
-
-def lessons_to_autograde() -> list[str]:
-    names = [p.stem for p in real_lessons()]
-    wanted = os.environ.get("CLASSROOM_AUTOGRADE_LESSONS", "").strip()
-    if wanted == "all":
-        return names
-    if wanted:
-        return [n for n in wanted.split(",") if n in names]
-    return names[:1]
 
 
 # ----------------------------------------------------------------------------- the fixture course
@@ -495,6 +483,7 @@ def adversarial_submissions(course):
         "instructor": (lesson_nb(), None, full),
         "untouched": (rel, None, zero),
         "honest_own_words": (with_code(with_code(rel, "99_fixture_relu", RELU), "99_fixture_mse", MSE), None, full),
+        "regrade": (both, None, full),           # graded again later, after a broken resubmission
         # tests edited or deleted: graded from the source anyway
         "edit_test_cells": (edited, None, relu_only),
         "delete_test_cells": (without(with_solutions(rel, ["99_fixture_relu"]), set(full)), None, relu_only),
@@ -563,6 +552,12 @@ def graded_fixture(fixture_course):
                       statement_timeout=HANG_TIMEOUT)
     log = proc.stdout + proc.stderr + hangs.stdout + hangs.stderr
     return fixture_course, {s: expected for s, (_, _, expected) in subs.items()}, log
+
+
+@pytest.fixture(scope="module")
+def graded_rows(graded_fixture):
+    """grades.csv rows of the graded class, exported once."""
+    return export_rows(graded_fixture[0])
 
 
 # ----------------------------------------------------------------------------- fixture tests
@@ -655,9 +650,9 @@ def test_autograde_scores(graded_fixture):
     assert wrong == {}
 
 
-def test_no_grading_crash_and_every_notebook_graded(graded_fixture):
+def test_no_grading_crash_and_every_notebook_graded(graded_fixture, graded_rows):
     course, expected, log = graded_fixture
-    rows = export_rows(course)
+    rows = graded_rows
     assert {s for (_, s) in rows} == set(expected)
     for student, cells in expected.items():
         row = rows[(FIXTURE, student)]
@@ -713,14 +708,14 @@ def log_by_student(log: str) -> dict[str, str]:
     return parts
 
 
-def test_tamper_warning_only_for_changed_cells(graded_fixture):
+def test_tamper_warning_only_for_changed_cells(graded_fixture, graded_rows):
     """The 'read-only cell changed' warning names the submissions that changed one, and no other."""
     course, expected, log = graded_fixture
     per_student = log_by_student(log)
     tampered = {s for s, text in per_student.items() if "was changed in the submission" in text}
     assert tampered == {"edit_test_cells"}, tampered
     assert "checksum" not in log
-    rows = export_rows(course)
+    rows = graded_rows
     assert "read-only cell changed" in rows[(FIXTURE, "edit_test_cells")]["grading_notes"]
     assert "deleted by the student" in rows[(FIXTURE, "delete_solution_and_test")]["grading_notes"]
     for honest in ("instructor", "honest_own_words", "untouched", "prints_and_warns", "tensorflow_where_allowed"):
@@ -728,13 +723,11 @@ def test_tamper_warning_only_for_changed_cells(graded_fixture):
         assert rows[(FIXTURE, honest)]["grading_notes"] == "", honest
 
 
-def test_regrade_after_a_failed_run_keeps_no_stale_score(graded_fixture):
-    """A submission graded once, then replaced by one nbgrader cannot read: its old 5 points are
-    gone, and grades.csv says 'not graded' rather than showing a score."""
+def test_regrade_after_a_failed_run_keeps_no_stale_score(graded_fixture, graded_rows):
+    """A submission graded once (full marks, in the class run), then replaced by one nbgrader cannot
+    read: its old 5 points are gone, and grades.csv says 'not graded' rather than showing a score."""
     course, _, _ = graded_fixture
-    submit(course, FIXTURE, "regrade", with_solutions(release_nb(course), ["99_fixture_relu", "99_fixture_mse"]))
-    autograde(course, FIXTURE, FIXTURE_TIMEOUT, pythonpath=FIXTURE_DIR, student="regrade")
-    assert cell_scores(course, FIXTURE, "regrade") == FIXTURE_POINTS
+    assert float(graded_rows[(FIXTURE, "regrade")]["raw_score"]) == 5.0
     submit(course, FIXTURE, "regrade", '{"cells": [ this is not a notebook')
     proc = autograde(course, FIXTURE, FIXTURE_TIMEOUT, pythonpath=FIXTURE_DIR, student="regrade", check=False)
     assert proc.returncode != 0
@@ -764,16 +757,14 @@ def test_zip_collect_puts_lms_downloads_in_place(fixture_course, tmp_path):
     assert (course / "submitted" / "ada-lovelace" / FIXTURE / f"{FIXTURE}.ipynb").is_file()
 
 
-def test_exchange_release_fetch_submit_collect_autograde(fixture_course, tmp_path):
+def test_exchange_release_fetch_submit_collect_autograde(graded_fixture, tmp_path):
     """The JupyterHub path with a local exchange folder, end to end: the instructor releases, a
     student fetches, solves one exercise, submits; the instructor collects and autogrades."""
-    course = new_course(tmp_path / "course")
-    shutil.copytree(fixture_course / "source", course / "source")
+    course = graded_fixture[0]
     exchange = tmp_path / "exchange"
     exchange.mkdir(mode=0o777)
     exchange.chmod(0o777)
     ex = f"--Exchange.root={exchange}"
-    ma.run_nbgrader(course, "generate_assignment", FIXTURE, "--force")
     ma.run_nbgrader(course, "release_assignment", FIXTURE, ex, "--force")
     home = tmp_path / "student_home"
     home.mkdir()
@@ -786,9 +777,9 @@ def test_exchange_release_fetch_submit_collect_autograde(fixture_course, tmp_pat
     nb = nbformat.read(fetched, as_version=4)
     nbformat.write(with_solutions(nb, ["99_fixture_relu"]), fetched)
     ma.run_nbgrader(home, "submit", FIXTURE, *student, env=student_env)
-    ma.run_nbgrader(course, "collect", FIXTURE, ex)
+    ma.run_nbgrader(course, "collect", FIXTURE, ex, "--update")
     assert (course / "submitted" / ada / FIXTURE / f"{FIXTURE}.ipynb").is_file()
-    autograde(course, FIXTURE, FIXTURE_TIMEOUT, pythonpath=FIXTURE_DIR)
+    autograde(course, FIXTURE, FIXTURE_TIMEOUT, pythonpath=FIXTURE_DIR, student=ada)
     assert cell_scores(course, FIXTURE, ada) == {"99_fixture_relu_test": 2.0, "99_fixture_mse_test": 0.0}
 
 
@@ -833,48 +824,3 @@ def test_no_lesson_cell_depends_on_an_exercise_solution():
 def test_unknown_lesson_is_rejected():
     with pytest.raises(SystemExit, match="unknown lesson"):
         ma.lesson_notebooks(FIXTURE_DIR, ["42_nope"])
-
-
-# ----------------------------------------------------------------------------- real lessons
-
-@pytest.fixture(scope="module")
-def real_course(tmp_path_factory):
-    if not real_lessons():
-        pytest.skip("no lesson notebook in notebooks/ has nbgrader exercise cells yet")
-    course = new_course(tmp_path_factory.mktemp("classroom_lessons"))
-    # one snapshot of the lessons, so release and instructor version are the same revision
-    snapshot = course / "lessons"
-    snapshot.mkdir()
-    for path in real_lessons():
-        shutil.copy(path, snapshot / path.name)
-    assert ma.main(["--notebooks", str(snapshot), "--course-dir", str(course)]) == 0
-    return course
-
-
-def test_every_lesson_generates_without_leaking_solutions(real_course):
-    for path in sorted((real_course / "lessons").glob(ma.LESSON_GLOB)):
-        rel = nbformat.read(real_course / "release" / path.stem / path.name, as_version=4)
-        lesson = nbformat.read(path, as_version=4)
-        assert solution_leaks(lesson, rel) == [], path.name
-        text = "\n".join(c.source for c in rel.cells)
-        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text, path.name
-        assert ma.points(rel) == ma.points(lesson), path.name
-
-
-@pytest.mark.parametrize("lesson", lessons_to_autograde() or ["(none yet)"])
-def test_real_lesson_autograde(real_course, lesson):
-    """Instructor version: full marks. Untouched student version: 0, no crash, clear messages."""
-    if lesson == "(none yet)":
-        pytest.skip("no lesson notebook in notebooks/ has nbgrader exercise cells yet")
-    instructor = nbformat.read(real_course / "lessons" / f"{lesson}.ipynb", as_version=4)
-    submit(real_course, lesson, "instructor", instructor)
-    untouched = nbformat.read(real_course / "release" / lesson / f"{lesson}.ipynb", as_version=4)
-    submit(real_course, lesson, "untouched", untouched)
-    autograde(real_course, lesson, LESSON_TIMEOUT)
-    pts = ma.points(untouched)
-    assert cell_scores(real_course, lesson, "instructor") == pts
-    assert cell_scores(real_course, lesson, "untouched") == {k: 0.0 for k in pts}
-    graded = autograded_nb(real_course, lesson, "untouched")
-    for gid in pts:
-        text = output_text(cell_by_id(graded, gid))
-        assert "not implemented yet" in text or "NotImplementedError" in text, (gid, text)

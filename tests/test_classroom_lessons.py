@@ -1,5 +1,6 @@
 """Real lessons as assignments: no student version holds an answer, and grading holds up to a class.
 
+* Every lesson generates (one snapshot of notebooks/) without a solution line in its student version.
 * The answer scan (classroom/answer_scan.py) runs every non-exercise code cell of each generated
   student version in the grading sandbox and tries every function (and numeric array) it defines
   against each checker of that lesson: none may pass. A planted answer shows that the scan is not blind.
@@ -28,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import answer_scan  # noqa: E402
 import make_assignments as ma  # noqa: E402
 from test_classroom import (CONFINED, FIXTURE, FIXTURE_DIR, GARBAGE_ON_THE_WIRE, KILL_GRADER, SWALLOW_INTERRUPT,  # noqa: E402
-                            autograde, cell_by_id, cell_scores, export_rows, new_course, output_text, submit)
+                            autograde, cell_by_id, cell_scores, export_rows, new_course, output_text, solution_leaks,
+                            submit)
 
 LESSONS = [p.stem for p in ma.lesson_notebooks(REPO / "notebooks")]
 CHECK_TIMEOUT = 10           # s the learner's code may use per check (honest answers need well under 1 s)
@@ -59,13 +61,32 @@ def instructor(course, lesson):
     return nbformat.read(course / "lessons" / f"{lesson}.ipynb", as_version=4)
 
 
+# ----------------------------------------------------------------------------- generation
+
+def test_every_lesson_generates_without_leaking_solutions(lesson_course):
+    for lesson in LESSONS:
+        rel, inst = release(lesson_course, lesson), instructor(lesson_course, lesson)
+        assert solution_leaks(inst, rel) == [], lesson
+        text = "\n".join(c.source for c in rel.cells)
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text, lesson
+        assert ma.points(rel) == ma.points(inst), lesson
+
+
 # ----------------------------------------------------------------------------- the answer scan
 
-def test_the_answer_scan_finds_a_planted_answer(tmp_path):
+def student_version(nb, lesson):
+    """The student version nbgrader's generate_assignment makes, built in this process (no CLI)."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    nb = ma.make_source(nb, lesson)
+    nb, _ = ClearSolutions().preprocess(nb, {})
+    return nb
+
+
+def test_the_answer_scan_finds_a_planted_answer():
     """Not blind: a lesson cell that defines a working relu is reported for the relu exercise only."""
-    course = new_course(tmp_path / "scan")
-    assert ma.main(["--notebooks", str(FIXTURE_DIR), "--course-dir", str(course)]) == 0
-    nb = nbformat.read(course / "release" / FIXTURE / f"{FIXTURE}.ipynb", as_version=4)
+    nb = student_version(nbformat.read(FIXTURE_DIR / f"{FIXTURE}.ipynb", as_version=4), FIXTURE)
+    assert "raise NotImplementedError()" in "".join(c.source for c in nb.cells)
     nb.cells.insert(3, nbformat.v4.new_code_cell("def worked_relu(x):\n    return np.maximum(x, 0.0)\n"
                                                  "not_an_answer = lambda a, b: 0.0"))
     sys.path.insert(0, str(FIXTURE_DIR))
