@@ -5,10 +5,10 @@
 For each notebook: every code cell that is not an exercise cell (no solution, no test) runs in the
 grading sandbox, statement by statement, exactly as grading runs a student's notebook (same
 per-exercise policy: numpy only unless the checker allows the framework). Then each test cell's
-check runs in this process once per callable (and per numeric array) the notebook defined, with that
-object standing in for the exercise's answer. An object that passes is an answer the student did
-not have to write; the script prints it and exits non-zero. tests/test_classroom_lessons.py runs it
-on every lesson.
+check runs in this process once per callable (and per numeric array of at most 100,000 numbers: no
+exercise's answer is bigger) the notebook defined, with that object standing in for the exercise's
+answer. An object that passes is an answer the student did not have to write; the script prints it
+and exits non-zero. tests/test_classroom_lessons.py runs it on every lesson.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_cells(nb) -> list[tuple[str, str]]:
     return [(c.metadata.nbgrader["grade_id"], c.source) for c in nb.cells if grading.is_test(c)]
 
 
-def _passes(source: str, answers: list[str], candidate, budget_s: float) -> bool:
+def _passes(source: str, answers: list[str], candidate) -> bool:
     """True if the test cell's check succeeds with ``candidate`` bound to every answer name."""
     ns = {"__name__": "__answer_scan__", "__builtins__": builtins}
     for name in answers:
@@ -67,6 +67,7 @@ def scan(nb, settings: sandbox.Settings | None = None) -> dict[str, list[str]]:
                 session.add_cell(index, source)
             if not session.advance():
                 raise sandbox.SandboxError(f"the {policy} sandbox could not run the notebook: {session.failure_reason()}")
+        values = {}                     # arrays, fetched once per policy (small ones only: no answer is big)
         for gid, source in tests:
             session = sessions[policies[gid]]
             answers = sorted(grading.free_names(source) - grading.BUILTIN_NAMES)
@@ -75,10 +76,13 @@ def scan(nb, settings: sandbox.Settings | None = None) -> dict[str, list[str]]:
                 if kind == "callable":
                     candidate = session.proxy(name, sandbox.Budget(settings.timeout))
                 else:
-                    status, candidate = session.resolve(name)
+                    key = (policies[gid], name)
+                    if key not in values:
+                        values[key] = session.resolve(name)
+                    status, candidate = values[key]
                     if status != "value":
                         continue
-                if _passes(source, answers, candidate, settings.timeout):
+                if _passes(source, answers, candidate):
                     hits.append(name)
             found[gid] = hits
     finally:

@@ -595,7 +595,7 @@ class Child:
                 continue
             if callable(obj):
                 found.append([name, "callable"])
-            elif isinstance(obj, np.ndarray) and obj.dtype.kind in ARRAY_KINDS:
+            elif isinstance(obj, np.ndarray) and obj.dtype.kind in ARRAY_KINDS and obj.size <= msg.get("max_size", 10**5):
                 found.append([name, "array"])
         self.send({"ev": "names", "names": found})
 
