@@ -12,19 +12,19 @@ regenerates any other NN_* assignment in source/), which writes the student vers
 ``classroom/release/NN_topic/`` (solutions replaced by ``raise NotImplementedError()``, test cells
 locked with checksums, hidden tests removed) and records the assignment in ``gradebook.db``.
 
-The source copy differs from the lesson in three ways (the lesson notebooks are never modified):
+The source copy differs from the lesson in two ways (the lesson notebooks are never modified):
   * the Colab badge, which opens the instructor version on GitHub, becomes a note for students;
-  * every test cell gets a hidden test that runs the cell's check again against a fresh import of
-    the checker package, so a checker redefined or monkeypatched in the notebook cannot pass a
-    wrong answer (students never see it; autograde restores it from the gradebook);
   * outputs are cleared.
-The markup is validated first; a malformed exercise stops the script with a message naming the
-notebook and cell.
+Test cells need no hidden re-check: autograding runs them in the grader, never in the student's
+process (grading.py). The markup is validated first; a malformed exercise stops the script with a
+message naming the notebook and cell. A course folder other than classroom/ gets a two-line
+nbgrader_config.py that runs classroom/nbgrader_config.py.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import builtins
 import os
 import re
 import shutil
@@ -38,11 +38,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 NOTEBOOK_DIR = REPO / "notebooks"
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
-CHECKER_PACKAGES = ("course_lib",)
 BADGE_TAG, SETUP_TAG = "colab-badge", "course-setup"
 POINTS_BEGIN, POINTS_END = "<!-- points:begin -->", "<!-- points:end -->"
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
 class MarkupError(ValueError):
@@ -129,6 +127,10 @@ def validate(nb, name: str) -> list[str]:
                 errors.append(f"{where}: test cell contains a solution region")
             if not imported_packages(cell.source):
                 warnings.append(f"{where}: test cell imports no checker")
+            answers = solution_names(nb)
+            for name in sorted(free_names(cell.source) - answers - set(dir(builtins))):
+                errors.append(f"{where}: test cell uses {name!r}, which is neither imported in the cell nor "
+                              "defined by a solution cell (the grader would take it from the student's code)")
     for dep in exercise_dependencies(nb):
         warnings.append(f"{dep}: in the student version that cell fails until the exercise is solved")
     exercise_cells = [i for i, c in enumerate(nb.cells) if nbgrader_meta(c)]
@@ -162,6 +164,22 @@ def defined_names(source: str) -> set[str]:
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
         todo.extend(ast.iter_child_nodes(node))
     return names
+
+
+def solution_names(nb) -> set[str]:
+    """Names the solution cells define: the answers a test cell may use."""
+    return set().union(*[defined_names(c.source) for c in nb.cells if c.cell_type == "code" and is_solution(c)])
+
+
+def free_names(source: str) -> set[str]:
+    """Names a cell reads without binding them itself (the grader binds them to the student's code)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    bound = defined_names(source)
+    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return loaded - bound
 
 
 def used_names(source: str) -> set[str]:
@@ -207,40 +225,6 @@ def imported_packages(source: str) -> set[str]:
     return names
 
 
-def hidden_recheck(visible_source: str, packages: tuple[str, ...]) -> str:
-    """Hidden test: run ``visible_source`` again with the checker packages freshly imported.
-
-    During the re-run the notebook's own copies of the packages are set aside in sys.modules, and
-    the notebook's folder is taken off sys.path (a file the notebook wrote there, say
-    ``course_lib.py``, cannot stand in for the checker). Both are restored afterwards, so the rest
-    of the notebook keeps the objects it had.
-    """
-    return f'''{HIDDEN_BEGIN}
-# Grader only: run the check again against a fresh import of the checker, so a checker redefined
-# or monkeypatched in this notebook cannot pass a wrong answer.
-def _classroom_recheck(source={visible_source!r}, packages={tuple(packages)!r}):
-    import os, sys
-    def ours(name):
-        return any(name == p or name.startswith(p + ".") for p in packages)
-    here = os.path.realpath(os.getcwd())
-    def local(entry):
-        path = os.path.realpath(entry or ".")
-        return path == here or path.startswith(here + os.sep)
-    saved_path = list(sys.path)
-    saved = {{name: sys.modules.pop(name) for name in list(sys.modules) if ours(name)}}
-    try:
-        sys.path[:] = [entry for entry in saved_path if not local(entry)]
-        exec(compile(source, "<fresh checker>", "exec"), dict(globals()))
-    finally:
-        sys.path[:] = saved_path
-        for name in [name for name in sys.modules if ours(name)]:
-            del sys.modules[name]
-        sys.modules.update(saved)
-_classroom_recheck()
-del _classroom_recheck
-{HIDDEN_END}'''
-
-
 def student_note(lesson: str, nb) -> str:
     pts = points(nb)
     return (f"**Assignment version of lesson {lesson}** — {len(pts)} autograded exercise(s), "
@@ -249,11 +233,14 @@ def student_note(lesson: str, nb) -> str:
             "then run the test cell below it: it prints ✓ or names the case that failed. Test cells are "
             "read-only, and grading restores them, so editing or deleting them changes nothing. Run the "
             "notebook top to bottom before you submit.\n\n"
+            "Grading runs your notebook's code in a separate process that has **numpy but not TensorFlow "
+            "or Keras**, unless an exercise says you may use them; the grader calls your functions there and "
+            "compares their results with the framework's. Printing and warnings are fine.\n\n"
             "In Colab: *File → Upload notebook*, then run the setup cell below; it fetches the course "
             "code and data.")
 
 
-def make_source(nb, lesson: str, packages: tuple[str, ...] = CHECKER_PACKAGES):
+def make_source(nb, lesson: str):
     """The nbgrader source version of a lesson notebook (a new notebook; ``nb`` is not changed)."""
     src = nbformat.from_dict(nb)
     for cell in src.cells:
@@ -263,8 +250,6 @@ def make_source(nb, lesson: str, packages: tuple[str, ...] = CHECKER_PACKAGES):
             cell.metadata["tags"] = [t for t in tags if t != BADGE_TAG] + ["classroom-note"]
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-            if is_test(cell) and HIDDEN_BEGIN not in cell.source:
-                cell.source = cell.source.rstrip() + "\n" + hidden_recheck(cell.source.rstrip(), packages)
     return src
 
 
@@ -294,7 +279,7 @@ def run_nbgrader(course_dir: Path, *args: str, env: dict | None = None) -> subpr
     return proc
 
 
-def layout(paths, course_dir: Path, packages=CHECKER_PACKAGES) -> dict[str, dict[str, float]]:
+def layout(paths, course_dir: Path) -> dict[str, dict[str, float]]:
     """Write source/<lesson>/<lesson>.ipynb for each lesson; return lesson -> grade_id -> points."""
     table = {}
     for path in paths:
@@ -306,7 +291,7 @@ def layout(paths, course_dir: Path, packages=CHECKER_PACKAGES) -> dict[str, dict
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
-        nbformat.write(make_source(nb, lesson, packages), dest / path.name)
+        nbformat.write(make_source(nb, lesson), dest / path.name)
         table[lesson] = points(nb)
     return table
 
@@ -340,14 +325,27 @@ def update_readme(readme: Path, table) -> None:
     readme.write_text(f"{head}{POINTS_BEGIN}\n{points_table(table)}\n{POINTS_END}{tail}")
 
 
+def write_course_config(course_dir: Path) -> Path:
+    """An nbgrader_config.py for a course folder other than classroom/: it runs classroom/'s config
+    (all settings, the grading plug-ins) with the course root set to ``course_dir``."""
+    course_dir = Path(course_dir)
+    if course_dir.resolve() == HERE:
+        return HERE / "nbgrader_config.py"
+    config = course_dir / "nbgrader_config.py"
+    main_config = HERE / "nbgrader_config.py"
+    config.write_text(f"# nbgrader course folder; the settings are those of {main_config}\n"
+                      f"CLASSROOM_CODE = {str(HERE)!r}\n"
+                      f"exec(compile(open({str(main_config)!r}).read(), {str(main_config)!r}, 'exec'))\n")
+    return config
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python classroom/make_assignments.py", description=__doc__.split("\n")[0])
     ap.add_argument("lessons", nargs="*", help="lesson names, e.g. 01_convolution (default: all with exercises)")
     ap.add_argument("--notebooks", type=Path, default=NOTEBOOK_DIR, help="folder of lesson notebooks")
     ap.add_argument("--course-dir", type=Path, default=HERE,
-                    help="nbgrader course folder (default: classroom/); gets a copy of nbgrader_config.py")
-    ap.add_argument("--checker-package", action="append", default=[],
-                    help="extra package whose checkers test cells import (default: course_lib)")
+                    help="nbgrader course folder (default: classroom/); gets an nbgrader_config.py that runs "
+                         "classroom/nbgrader_config.py")
     ap.add_argument("--points", action="store_true", help="print the points per lesson and stop")
     ap.add_argument("--no-generate", action="store_true", help="write source/ only")
     ap.add_argument("--update-readme", action="store_true", help="rewrite the points table in README.md")
@@ -369,11 +367,9 @@ def main(argv=None) -> int:
 
     course_dir = args.course_dir.resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
-    config = course_dir / "nbgrader_config.py"
-    if not config.exists():
-        shutil.copy(HERE / "nbgrader_config.py", config)
-    packages = CHECKER_PACKAGES + tuple(args.checker_package)
-    table = layout(paths, course_dir, packages)
+    if not (course_dir / "nbgrader_config.py").exists():
+        write_course_config(course_dir)
+    table = layout(paths, course_dir)
     if not args.no_generate:
         generate(course_dir, table, all_lessons=not args.lessons)
     print(points_table(table))

@@ -16,60 +16,82 @@ def _same_pads(n, k, stride):
     return total // 2, total - total // 2
 
 
-def _pad(x, kh, kw, stride, padding, split=_same_pads):
+def _pad(x, kh, kw, strides, padding, split=_same_pads):
     if padding == "valid":
         return x
-    (t, bo), (le, r) = split(x.shape[1], kh, stride), split(x.shape[2], kw, stride)
+    (t, bo), (le, r) = split(x.shape[1], kh, strides[0]), split(x.shape[2], kw, strides[1])
     return np.pad(x, ((0, 0), (t, bo), (le, r), (0, 0)))
 
 
-def conv2d_correct(x, w, b, stride, padding, split=_same_pads):
+def conv2d_correct(x, w, b, strides, padding, split=_same_pads):
     kh, kw = w.shape[:2]
-    xp = _pad(x, kh, kw, stride, padding, split)
-    win = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]  # N,Ho,Wo,C,kh,kw
+    xp = _pad(x, kh, kw, strides, padding, split)
+    win = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::strides[0], ::strides[1]]  # N,Ho,Wo,C,kh,kw
     return np.einsum("nhwcij,ijcf->nhwf", win, w) + b
 
 
-def conv2d_extra_pad_on_top(x, w, b, stride, padding):
+def conv2d_one_int_stride(x, w, b, stride, padding):
+    """The lesson's contract (one int for both axes), e.g. its conv2d_fast: the old checker passed
+    an int and accepted it; the exercise now asks for a (s_h, s_w) pair."""
+    kh, kw = w.shape[:2]
+    xp = _pad(x, kh, kw, (stride, stride), padding)
+    win = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]
+    return np.einsum("nhwcij,ijcf->nhwf", win, w) + b
+
+
+def conv2d_strides_swapped(x, w, b, strides, padding):
+    return conv2d_correct(x, w, b, strides[::-1], padding)
+
+
+def conv2d_extra_pad_on_top(x, w, b, strides, padding):
     """Off-by-one: puts the odd padding pixel before (top/left) instead of after."""
     def split(n, k, s):
         t, bo = _same_pads(n, k, s)
         return bo, t
-    return conv2d_correct(x, w, b, stride, padding, split)
+    return conv2d_correct(x, w, b, strides, padding, split)
 
 
-def conv2d_k_over_2_padding(x, w, b, stride, padding):
+def conv2d_k_over_2_padding(x, w, b, strides, padding):
     """Off-by-one: pads k // 2 on every side, right only for odd kernels and stride 1."""
-    return conv2d_correct(x, w, b, stride, padding, lambda n, k, s: (k // 2, k // 2))
+    return conv2d_correct(x, w, b, strides, padding, lambda n, k, s: (k // 2, k // 2))
 
 
-def conv2d_flipped(x, w, b, stride, padding):
+def conv2d_flipped(x, w, b, strides, padding):
     """True convolution (kernel rotated by 180 degrees) where Conv2D's cross-correlation is expected."""
-    return conv2d_correct(x, w[::-1, ::-1], b, stride, padding)
+    return conv2d_correct(x, w[::-1, ::-1], b, strides, padding)
 
 
-def conv2d_channels_reversed(x, w, b, stride, padding):
+def conv2d_channels_reversed(x, w, b, strides, padding):
     """Input channels paired with the kernel's channels in the wrong order."""
-    return conv2d_correct(x[..., ::-1], w, b, stride, padding)
+    return conv2d_correct(x[..., ::-1], w, b, strides, padding)
 
 
-def conv2d_channels_first(x, w, b, stride, padding):
+def conv2d_channels_first(x, w, b, strides, padding):
     """Treats x as (N, C, H, W): transposes it, so shapes or values come out wrong."""
-    return conv2d_correct(np.transpose(x, (0, 3, 1, 2))[..., : w.shape[2]], w, b, stride, padding)
+    return conv2d_correct(np.transpose(x, (0, 3, 1, 2))[..., : w.shape[2]], w, b, strides, padding)
 
 
-def conv2d_ignores_stride(x, w, b, stride, padding):
-    return conv2d_correct(x, w, b, 1, padding)
+def conv2d_ignores_stride(x, w, b, strides, padding):
+    return conv2d_correct(x, w, b, (1, 1), padding)
 
 
-def conv2d_no_bias(x, w, b, stride, padding):
-    return conv2d_correct(x, w, b, stride, padding) - b
+def conv2d_no_bias(x, w, b, strides, padding):
+    return conv2d_correct(x, w, b, strides, padding) - b
 
 
 def output_size_correct(n, k, stride, padding, dilation):
     if padding == "same":
         return -(-n // stride)
+    if padding == "full":
+        return (n + dilation * (k - 1) - 1) // stride + 1
     return (n - dilation * (k - 1) - 1) // stride + 1
+
+
+def output_size_lesson(n, k, stride, padding, dilation):
+    """Lesson 01's conv_output_size: valid and same only (the old checker asked for nothing else)."""
+    if padding not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    return output_size_correct(n, k, stride, padding, dilation)
 
 
 # --------------------------------------------------------------------------- check_conv2d
@@ -95,19 +117,35 @@ def test_conv2d_rejects_wrong_values_naming_case_and_error(wrong, case_hint):
     with pytest.raises(CheckFailure) as e:
         check_conv2d(wrong)
     msg = str(e.value)
-    assert case_hint in msg and "w(" in msg and "stride=" in msg
-    assert "max abs error" in msg
+    assert case_hint in msg and "w(" in msg and "strides=" in msg
+    assert "max abs error" in msg and "differs from tf.nn.conv2d + b" in msg
 
 
-def test_conv2d_rejects_k_over_2_padding_by_shape():
-    # k // 2 on each side is right for odd kernels; the first even kernel gives a wrong shape.
-    with pytest.raises(CheckFailure, match=r"w\(2, 3, 2, 5\).*padding='same'\] conv2d output has shape "
-                                           r"\(3, 8, 5, 5\), expected \(3, 7, 5, 5\)"):
+def test_conv2d_same_padding_value_error_states_the_split_rule():
+    with pytest.raises(CheckFailure, match="rest after"):
+        check_conv2d(conv2d_extra_pad_on_top)
+
+
+def test_conv2d_refuses_the_one_int_stride_version():
+    with pytest.raises(CheckFailure, match=r"strides=\(1, 1\).*your function raised TypeError"):
+        check_conv2d(conv2d_one_int_stride)
+
+
+def test_conv2d_names_swapped_strides():
+    with pytest.raises(CheckFailure, match=r"strides=\(2, 1\).*Hint: strides is \(s_h, s_w\)"):
+        check_conv2d(conv2d_strides_swapped)
+
+
+def test_conv2d_rejects_k_over_2_padding():
+    # k // 2 on each side is right for odd kernels and stride 1; the first even kernel is wrong.
+    with pytest.raises(CheckFailure, match=r"w\(2, 3, 2, 5\).*padding='same'\] conv2d output differs"
+                                           r".*half \(rounded down\) before"):
         check_conv2d(conv2d_k_over_2_padding)
 
 
 def test_conv2d_rejects_ignored_stride_by_shape():
-    with pytest.raises(CheckFailure, match=r"stride=2.*has shape \(2, 7, 7, 2\), expected \(2, 4, 4, 2\)"):
+    with pytest.raises(CheckFailure, match=r"strides=\(2, 1\).*has shape \(2, 7, 7, 2\), expected \(2, 4, 7, 2\)"
+                                           r".*Hint: output size per axis"):
         check_conv2d(conv2d_ignores_stride)
 
 
@@ -117,7 +155,7 @@ def test_conv2d_rejects_channels_first():
 
 
 def test_conv2d_reports_not_implemented_and_missing_return():
-    def todo(x, w, b, stride, padding):
+    def todo(x, w, b, strides, padding):
         raise NotImplementedError()
     with pytest.raises(CheckFailure, match="not implemented yet"):
         check_conv2d(todo)
@@ -131,8 +169,8 @@ def test_conv2d_rejects_non_function():
 
 
 def test_conv2d_learner_cannot_change_the_expected_answer_by_mutating_inputs():
-    def mutating(x, w, b, stride, padding):
-        y = conv2d_correct(x, w, b, stride, padding)
+    def mutating(x, w, b, strides, padding):
+        y = conv2d_correct(x, w, b, strides, padding)
         x[...] = 0
         w[...] = 0
         return y
@@ -145,14 +183,26 @@ def test_output_size_accepts_correct(capsys):
     assert "output_size: all" in check_output_size(output_size_correct)
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda n, k, s, p, d: (n - k) // s + 1 if p == "valid" else n // s + (n % s > 0), "dilation=2"),
-    (lambda n, k, s, p, d: (n - d * (k - 1) - 1) // s + 1 if p == "valid" else n // s, "padding='same'"),
-    (lambda n, k, s, p, d: (n - d * (k - 1)) // s + 1 if p == "valid" else -(-n // s), "padding='valid'"),
-    (lambda n, k, s, p, d: n - d * (k - 1) if p == "valid" else n, "stride=2"),
+def test_output_size_refuses_the_lessons_valid_and_same_only_function():
+    with pytest.raises(CheckFailure, match=r"padding='full'.*raised ValueError"):
+        check_output_size(output_size_lesson)
+
+
+@pytest.mark.parametrize("wrong, hint, who", [
+    (lambda n, k, s, p, d: (n - k) // s + 1 if p == "valid" else output_size_correct(n, k, s, p, d), "dilation=2",
+     "Keras Conv2D"),
+    (lambda n, k, s, p, d: n // s if p == "same" else output_size_correct(n, k, s, p, d), "padding='same'",
+     "Keras Conv2D"),
+    (lambda n, k, s, p, d: (n - d * (k - 1)) // s + 1 if p == "valid" else output_size_correct(n, k, s, p, d),
+     "padding='valid'", "Keras Conv2D"),
+    (lambda n, k, s, p, d: n - d * (k - 1) if p == "valid" else output_size_correct(n, k, s, p, d), "stride=2",
+     "Keras Conv2D"),
+    # "full" as n + k - 1 whatever the stride and dilation: right only for stride 1, dilation 1
+    (lambda n, k, s, p, d: n + k - 1 if p == "full" else output_size_correct(n, k, s, p, d), "padding='full'",
+     "tf.nn.conv2d with 'full' padding"),
 ])
-def test_output_size_rejects_wrong_formulas(wrong, hint):
-    with pytest.raises(CheckFailure, match="Keras Conv2D gives") as e:
+def test_output_size_rejects_wrong_formulas(wrong, hint, who):
+    with pytest.raises(CheckFailure, match=f"{who} gives") as e:
         check_output_size(wrong)
     assert hint in str(e.value) and "error " in str(e.value)
 

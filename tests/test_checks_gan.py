@@ -4,81 +4,88 @@ import pytest
 import tensorflow as tf
 
 from course_lib.checks import CheckFailure
-from course_lib.checks.gan import (check_conv_transpose_output_size, check_discriminator_loss,
-                                   check_generator_loss)
+from course_lib.checks.gan import (check_conv_transpose_output_size, check_hinge_discriminator_loss,
+                                   check_hinge_generator_loss)
 
 softplus = tf.math.softplus
+relu = tf.nn.relu
 
 
 # ------------------------------------------------------------------ discriminator loss
 
 def d_loss_ok(real, fake):
+    return tf.reduce_mean(relu(1.0 - real)) + tf.reduce_mean(relu(1.0 + fake))
+
+
+def bce_d_loss(real, fake):
+    """The lesson's (and the old exercise's) discriminator loss: the old checker asked for it."""
     return tf.reduce_mean(softplus(-real)) + tf.reduce_mean(softplus(fake))
 
 
-def test_discriminator_loss_accepts_stable_softplus_form():
-    assert "discriminator loss" in check_discriminator_loss(d_loss_ok)
+def test_discriminator_loss_accepts_the_hinge_loss():
+    assert "hinge discriminator loss" in check_hinge_discriminator_loss(d_loss_ok)
 
 
-def test_discriminator_loss_accepts_numpy_implementation():
+def test_discriminator_loss_accepts_numpy_and_keras_implementations():
     def np_loss(real, fake):
         real, fake = np.asarray(real, "float64"), np.asarray(fake, "float64")
-        return np.mean(np.logaddexp(0, -real)) + np.mean(np.logaddexp(0, fake))
-    check_discriminator_loss(np_loss)
+        return np.mean(np.maximum(0, 1 - real)) + np.mean(np.maximum(0, 1 + fake))
+    check_hinge_discriminator_loss(np_loss)
+    import keras
+    hinge = keras.losses.Hinge()
+    check_hinge_discriminator_loss(lambda r, f: hinge(tf.ones_like(r), r) + hinge(-tf.ones_like(f), f))
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (lambda r, f: tf.reduce_mean(softplus(r)) + tf.reduce_mean(softplus(-f)), "labels swapped"),
-    (lambda r, f: d_loss_ok(tf.sigmoid(r), tf.sigmoid(f)), "sigmoid applied twice"),
-    (lambda r, f: tf.reduce_mean(-tf.math.log(tf.clip_by_value(r, 1e-7, 1 - 1e-7)))
-     + tf.reduce_mean(-tf.math.log(tf.clip_by_value(1 - f, 1e-7, 1 - 1e-7))), "treated as probabilities"),
-    (lambda r, f: tf.reduce_mean(softplus(-r)), "only the real half"),
+    (bce_d_loss, "lesson's binary cross-entropy"),
+    (lambda r, f: tf.reduce_mean(relu(1.0 + r)) + tf.reduce_mean(relu(1.0 - f)), "labels swapped"),
+    (lambda r, f: tf.reduce_mean(1.0 - r) + tf.reduce_mean(1.0 + f), "without the max"),
+    (lambda r, f: tf.reduce_mean(relu(1.0 - r)), "only the real half"),
     (lambda r, f: d_loss_ok(r, f) / 2, "half of the expected"),
 ])
 def test_discriminator_loss_rejects_named_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):
-        check_discriminator_loss(wrong)
-
-
-def test_discriminator_loss_rejects_unstable_log_sigmoid_and_names_the_case():
-    def naive(real, fake):
-        return (tf.reduce_mean(-tf.math.log(tf.sigmoid(real)))
-                + tf.reduce_mean(-tf.math.log(1 - tf.sigmoid(fake))))
-    with pytest.raises(CheckFailure, match=r"large logits.*NaN or inf"):
-        check_discriminator_loss(naive)
+        check_hinge_discriminator_loss(wrong)
 
 
 def test_discriminator_loss_rejects_per_example_loss_and_none():
     with pytest.raises(CheckFailure, match="must be a scalar"):
-        check_discriminator_loss(lambda r, f: softplus(-r) + softplus(f))
+        check_hinge_discriminator_loss(lambda r, f: relu(1.0 - r) + relu(1.0 + f))
     with pytest.raises(CheckFailure, match="returned None"):
-        check_discriminator_loss(lambda r, f: None)
+        check_hinge_discriminator_loss(lambda r, f: None)
+    with pytest.raises(CheckFailure, match="could not turn your result of type object into a numeric"):
+        check_hinge_discriminator_loss(lambda r, f: object())
+
     def todo(r, f):
         raise NotImplementedError()
     with pytest.raises(CheckFailure, match="not implemented yet"):
-        check_discriminator_loss(todo)
+        check_hinge_discriminator_loss(todo)
 
 
 def test_discriminator_loss_failure_reports_case_and_error():
-    with pytest.raises(CheckFailure, match=r"\[random logits, batch 1: .*max abs error"):
-        check_discriminator_loss(lambda r, f: d_loss_ok(r, f) + 0.01)
+    with pytest.raises(CheckFailure, match=r"\[random logits, batch 1: .*differs from keras.losses.Hinge.*max abs error"):
+        check_hinge_discriminator_loss(lambda r, f: d_loss_ok(r, f) + 0.01)
 
 
 # ------------------------------------------------------------------ generator loss
 
-def test_generator_loss_accepts_non_saturating():
-    assert "non-saturating" in check_generator_loss(lambda f: tf.reduce_mean(softplus(-f)))
+def test_generator_loss_accepts_the_linear_hinge_gan_loss():
+    assert "hinge generator loss" in check_hinge_generator_loss(lambda f: -tf.reduce_mean(f))
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (lambda f: -tf.reduce_mean(softplus(f)), "SATURATING"),           # log(1 - D(G(z)))
-    (lambda f: tf.reduce_mean(softplus(f)), "labels swapped"),
-    (lambda f: tf.reduce_mean(softplus(-tf.sigmoid(f))), "sigmoid applied twice"),
-    (lambda f: tf.reduce_mean(-tf.math.log(tf.clip_by_value(f, 1e-7, 1 - 1e-7))), "treated as probabilities"),
+    (lambda f: tf.reduce_mean(softplus(-f)), "non-saturating BCE"),            # the lesson's (and old exercise's)
+    (lambda f: tf.reduce_mean(relu(1.0 - f)), "generator's hinge-GAN loss is linear"),
+    (lambda f: tf.reduce_mean(f), "sign is reversed"),
 ])
 def test_generator_loss_rejects_named_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):
-        check_generator_loss(wrong)
+        check_hinge_generator_loss(wrong)
+
+
+def test_the_loss_checkers_let_the_learner_use_tensorflow_and_the_size_checker_does_not():
+    assert check_hinge_discriminator_loss.framework_allowed and check_hinge_generator_loss.framework_allowed
+    assert not getattr(check_conv_transpose_output_size, "framework_allowed", False)
 
 
 # ------------------------------------------------------------------ transposed-conv output size
@@ -113,4 +120,4 @@ def test_conv_transpose_size_rejects_non_integer():
 
 def test_checkers_reject_non_callable():
     with pytest.raises(TypeError, match="expected a function"):
-        check_generator_loss("not a function")
+        check_hinge_generator_loss("not a function")

@@ -4,6 +4,10 @@ Each lesson has a module here (``checks.conv``, ``checks.pool``, ...). A checker
 learner's function on random and awkward cases, computes the expected answer with TensorFlow/Keras,
 and either prints a one-line pass or raises :class:`CheckFailure` naming the failing case, the
 shapes and the largest error. No exercise solution lives in course_lib.
+
+Exercises are from scratch unless their checker is marked with :func:`allows_framework`: the
+classroom grader (classroom/grading.py) runs the learner's code with numpy only, so an answer that
+calls TensorFlow or Keras does not earn the points.
 """
 from __future__ import annotations
 
@@ -13,7 +17,14 @@ import numpy as np
 
 
 class CheckFailure(AssertionError):
-    """The learner's function disagrees with TensorFlow/Keras on a named case."""
+    """The learner's function disagrees with the framework's answer on a named case."""
+
+
+def allows_framework(checker):
+    """Mark a checker whose exercise may use TensorFlow/Keras (the learner's code is then graded in a
+    process where they can be imported). Returns the checker."""
+    checker.framework_allowed = True
+    return checker
 
 
 def describe_case(**params) -> str:
@@ -25,8 +36,11 @@ def describe_case(**params) -> str:
 
 
 def assert_close(got, expected, case: str, what: str = "output", atol: float = 1e-5,
-                 rtol: float = 1e-5) -> float:
-    """Raise CheckFailure unless ``got`` matches ``expected`` in shape and value; return max error."""
+                 rtol: float = 1e-5, reference: str = "the reference") -> float:
+    """Raise CheckFailure unless ``got`` matches ``expected`` in shape and value; return max error.
+
+    ``reference`` names where ``expected`` came from (e.g. "tf.nn.conv2d") in the failure message.
+    """
     if got is None:
         raise CheckFailure(f"[{case}] your function returned None for the {what}; did you forget `return`?")
     try:
@@ -43,13 +57,13 @@ def assert_close(got, expected, case: str, what: str = "output", atol: float = 1
     max_err = float(err.max()) if err.size else 0.0
     if not np.allclose(got, expected, atol=atol, rtol=rtol):
         where = np.unravel_index(int(np.argmax(err)), err.shape) if err.size else ()
-        raise CheckFailure(f"[{case}] {what} differs from TensorFlow: max abs error {max_err:.3g} at index "
+        raise CheckFailure(f"[{case}] {what} differs from {reference}: max abs error {max_err:.3g} at index "
                            f"{tuple(int(i) for i in where)} (yours {got[where]:.6g}, expected "
                            f"{expected[where]:.6g}); tolerance atol={atol:g}, rtol={rtol:g}")
     return max_err
 
 
-def passed(name: str, n_cases: int, max_err: float | None = None, reference: str = "TensorFlow") -> str:
+def passed(name: str, n_cases: int, max_err: float | None = None, reference: str = "the framework") -> str:
     """Print and return the one-line success message of a checker."""
     msg = f"✓ {name}: all {n_cases} cases match {reference}"
     if max_err is not None:

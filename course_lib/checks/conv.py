@@ -1,7 +1,8 @@
 """Checkers for lesson 01 (convolution). TensorFlow/Keras computes every expected answer.
 
-    check_conv2d(conv2d)             conv2d(x, w, b, stride, padding) vs tf.nn.conv2d + b
-    check_output_size(output_size)   output_size(n, k, stride, padding, dilation) vs keras Conv2D shapes
+    check_conv2d(conv2d)             conv2d(x, w, b, strides, padding) vs tf.nn.conv2d + b
+    check_output_size(output_size)   output_size(n, k, stride, padding, dilation), padding "valid",
+                                     "same" or "full", vs Keras Conv2D / tf.nn.conv2d shapes
     check_edge_filter(kernel)        a horizontal-edge kernel, judged on synthetic edges with tf.nn.conv2d
 
 Conventions the learner's functions must follow (the lesson uses the same ones):
@@ -9,10 +10,13 @@ Conventions the learner's functions must follow (the lesson uses the same ones):
 * Images are channels-last, as in Keras: ``x`` has shape (N, H, W, C).
 * Kernels are Keras/TF kernels: ``w`` has shape (kh, kw, C, F), ``b`` has shape (F,).
 * The layer computes cross-correlation (no kernel flip), like ``keras.layers.Conv2D``.
-* ``stride`` is one int, used for both height and width.
-* ``padding`` is ``"valid"`` (no padding) or ``"same"`` (output size ceil(H / stride)); for "same"
-  the total padding along an axis is ``max((out - 1) * stride + k - n, 0)``, split as TensorFlow
-  does: ``total // 2`` before (top/left) and the rest after (bottom/right).
+* ``strides`` is a pair (s_h, s_w): the step down the rows and the step along the columns, as in
+  ``keras.layers.Conv2D(strides=(s_h, s_w))``. (The lesson's functions take one int for both.)
+* ``padding`` is ``"valid"`` (no padding) or ``"same"`` (output size ceil(n / s) per axis, each axis
+  with its own stride); for "same" the total padding along an axis is ``max((out - 1) * s + k - n, 0)``,
+  split as TensorFlow does: ``total // 2`` before (top/left) and the rest after (bottom/right).
+  ``check_output_size`` also asks for ``"full"``: k_eff - 1 zeros on both sides, every position where
+  the (dilated) kernel overlaps the input (numpy's ``np.convolve(mode="full")``).
 """
 from __future__ import annotations
 
@@ -23,56 +27,85 @@ import numpy as np
 from . import CheckFailure, assert_close, call_learner, describe_case, passed
 from . import in_float32
 
-# (N, H, W, C, kh, kw, F, stride, padding): small, awkward shapes. Every case has C != F, odd or
-# non-square sizes, and the "same" cases include even kernels and stride 2, where TensorFlow's
-# uneven padding split matters.
+# (N, H, W, C, kh, kw, F, (s_h, s_w), padding): small, awkward shapes. Every case has C != F, odd or
+# non-square sizes; most have different strides for rows and columns, and the "same" cases include
+# even kernels and stride 2, where TensorFlow's uneven padding split matters.
 CONV_CASES = (
-    (1, 5, 5, 1, 3, 3, 1, 1, "valid"),
-    (2, 6, 7, 3, 3, 3, 4, 1, "valid"),
-    (2, 6, 7, 3, 3, 3, 4, 1, "same"),
-    (3, 7, 5, 2, 2, 3, 5, 1, "same"),
-    (2, 9, 8, 3, 3, 2, 2, 2, "valid"),
-    (2, 8, 9, 2, 3, 3, 3, 2, "same"),
-    (2, 7, 7, 4, 4, 4, 3, 2, "same"),
-    (1, 10, 11, 3, 5, 3, 2, 3, "same"),
-    (2, 10, 11, 3, 5, 3, 2, 3, "valid"),
-    (2, 4, 4, 2, 1, 1, 3, 2, "same"),
+    (1, 5, 5, 1, 3, 3, 1, (1, 1), "valid"),
+    (2, 6, 7, 3, 3, 3, 4, (1, 1), "same"),
+    (2, 9, 8, 3, 3, 2, 2, (2, 1), "valid"),
+    (2, 8, 9, 2, 3, 3, 3, (1, 2), "same"),
+    (3, 7, 5, 2, 2, 3, 5, (2, 3), "same"),
+    (2, 7, 7, 4, 4, 4, 3, (2, 2), "same"),
+    (1, 10, 11, 3, 5, 3, 2, (3, 2), "same"),
+    (2, 10, 11, 3, 5, 3, 2, (3, 1), "valid"),
+    (2, 4, 4, 2, 1, 1, 3, (2, 2), "same"),
+    (2, 11, 6, 2, 3, 2, 3, (2, 3), "valid"),
 )
 
-PADDINGS = ("valid", "same")
+PADDINGS = ("valid", "same", "full")
+
+SIZE_RULE = ("output size per axis, each with its own stride: 'valid' -> floor((n - k) / s) + 1, "
+             "'same' -> ceil(n / s).")
+SAME_RULE = ("with padding='same', TensorFlow pads max((out - 1) * s + k - n, 0) per axis, half (rounded "
+             "down) before (top/left) and the rest after (bottom/right).")
+STRIDES_RULE = "strides is (s_h, s_w): the first steps down the rows (height), the second along the columns."
 
 
-def _conv_reference(x, w, b, stride, padding):
+def _conv_reference(x, w, b, strides, padding):
     import tensorflow as tf
 
-    y = tf.nn.conv2d(tf.constant(x), tf.constant(w), strides=stride, padding=padding.upper())
+    y = tf.nn.conv2d(tf.constant(x), tf.constant(w), strides=[1, *strides, 1], padding=padding.upper())
     return y.numpy() + b
+
+
+def _conv_hint(got, x, w, b, strides, padding, expected):
+    """A hint for a wrong conv2d output, from what the output looks like (no answer computed here)."""
+    try:
+        shape = np.shape(got)
+    except Exception:
+        return None
+    if shape != expected.shape:
+        swapped = strides[::-1]
+        if strides[0] != strides[1] and shape == _conv_reference(x, w, b, swapped, padding).shape:
+            return STRIDES_RULE
+        return SIZE_RULE
+    if strides[0] != strides[1]:
+        swapped = _conv_reference(x, w, b, strides[::-1], padding)
+        if swapped.shape == shape and np.allclose(np.asarray(got, "float64"), swapped, atol=1e-4):
+            return STRIDES_RULE
+    return SAME_RULE if padding == "same" else None
 
 
 @in_float32
 def check_conv2d(conv2d, seed: int = 0) -> str:
-    """Check ``conv2d(x, w, b, stride, padding) -> y`` against ``tf.nn.conv2d(x, w) + b``.
+    """Check ``conv2d(x, w, b, strides, padding) -> y`` against ``tf.nn.conv2d(x, w) + b``.
 
-    x: float64 (N, H, W, C); w: float64 (kh, kw, C, F); b: float64 (F,); stride: int;
-    padding: "valid" or "same". Expected y: (N, H_out, W_out, F) (see the module docstring).
-    Runs the cases in CONV_CASES with random values; raises CheckFailure naming the first case
-    that differs, with its shapes and the largest error. Returns the success message.
+    x: float64 (N, H, W, C); w: float64 (kh, kw, C, F); b: float64 (F,); strides: a pair of ints
+    (s_h, s_w); padding: "valid" or "same". Expected y: (N, H_out, W_out, F) (see the module
+    docstring). Runs the cases in CONV_CASES with random values; raises CheckFailure naming the
+    first case that differs, with its shapes and the largest error. Returns the success message.
     """
     rng = np.random.default_rng(seed)
     max_err = 0.0
-    for n, h, wd, c, kh, kw, f, stride, padding in CONV_CASES:
+    for n, h, wd, c, kh, kw, f, strides, padding in CONV_CASES:
         x = rng.normal(size=(n, h, wd, c))
         w = rng.normal(size=(kh, kw, c, f))
         b = rng.normal(size=(f,))
-        case = describe_case(x=x, w=w, b=b, stride=stride, padding=padding)
-        expected = _conv_reference(x, w, b, stride, padding)
-        got = call_learner(conv2d, case, x.copy(), w.copy(), b.copy(), stride, padding)
-        max_err = max(max_err, assert_close(got, expected, case, "conv2d output", atol=1e-4, rtol=1e-4))
+        case = describe_case(x=x, w=w, b=b, strides=strides, padding=padding)
+        expected = _conv_reference(x, w, b, strides, padding)
+        got = call_learner(conv2d, case, x.copy(), w.copy(), b.copy(), strides, padding)
+        try:
+            max_err = max(max_err, assert_close(got, expected, case, "conv2d output", atol=1e-4, rtol=1e-4,
+                                                reference="tf.nn.conv2d + b"))
+        except CheckFailure as e:
+            hint = _conv_hint(got, x, w, b, strides, padding, expected)
+            raise CheckFailure(f"{e}. Hint: {hint}" if hint else str(e)) from None
     return passed("conv2d", len(CONV_CASES), max_err, "tf.nn.conv2d")
 
 
 def _output_size_cases():
-    """(n, k, stride, padding, dilation) over a grid, skipping what keras.layers.Conv2D rejects."""
+    """(n, k, stride, padding, dilation) over a grid, skipping what Keras / TensorFlow reject."""
     cases = []
     for n in (1, 2, 5, 6, 7, 8, 13, 28):
         for k in (1, 2, 3, 4, 5):
@@ -94,32 +127,48 @@ def _keras_conv_layer(k, stride, padding, dilation):
     return keras.layers.Conv2D(1, k, strides=stride, padding=padding, dilation_rate=dilation)
 
 
-def _keras_output_size(n, k, stride, padding, dilation):
+@functools.lru_cache(maxsize=None)
+def _tf_full_output_size(n, k, stride, dilation):
+    """Output length of tf.nn.conv2d with k_eff - 1 explicit zeros on both sides ("full" padding)."""
+    import tensorflow as tf
+
+    p = dilation * (k - 1)
+    y = tf.nn.conv2d(tf.zeros((1, n, 1, 1)), tf.zeros((k, 1, 1, 1)), strides=[1, stride, 1, 1],
+                     padding=[[0, 0], [p, p], [0, 0], [0, 0]], dilations=[1, dilation, 1, 1])
+    return int(y.shape[1])
+
+
+def _reference_output_size(n, k, stride, padding, dilation):
+    if padding == "full":
+        return _tf_full_output_size(n, k, stride, dilation)
     layer = _keras_conv_layer(k, stride, padding, dilation)
     return int(layer.compute_output_shape((1, n, n, 1))[1])
 
 
 @in_float32
 def check_output_size(output_size) -> str:
-    """Check ``output_size(n, k, stride, padding, dilation) -> int`` against keras.layers.Conv2D.
+    """Check ``output_size(n, k, stride, padding, dilation) -> int`` against Keras and TensorFlow.
 
-    n: input height (or width); k: kernel size; stride: int >= 1; padding: "valid" or "same";
-    dilation: int >= 1. All arguments are passed positionally. The expected value is the output
-    height Keras computes for that layer, over a grid of sizes, kernels, strides and dilations.
+    n: input height (or width); k: kernel size; stride: int >= 1; padding: "valid", "same" or
+    "full"; dilation: int >= 1. All arguments are passed positionally. The expected value is the
+    output height of keras.layers.Conv2D for "valid" and "same", and of tf.nn.conv2d with
+    k_eff - 1 explicit zeros on both sides for "full" (k_eff = dilation * (k - 1) + 1), over a grid
+    of sizes, kernels, strides and dilations.
     """
     cases = _output_size_cases()
     for n, k, stride, padding, dilation in cases:
         case = describe_case(n=n, k=k, stride=stride, padding=padding, dilation=dilation)
         got = call_learner(output_size, case, n, k, stride, padding, dilation)
-        expected = _keras_output_size(n, k, stride, padding, dilation)
+        expected = _reference_output_size(n, k, stride, padding, dilation)
+        who = "tf.nn.conv2d with 'full' padding" if padding == "full" else "Keras Conv2D"
         try:
             ok = int(got) == got and int(got) == expected
         except (TypeError, ValueError, OverflowError):
             raise CheckFailure(f"[{case}] output_size returned {got!r}; expected an int") from None
         if not ok:
-            raise CheckFailure(f"[{case}] output_size returned {got!r}, Keras Conv2D gives {expected} "
+            raise CheckFailure(f"[{case}] output_size returned {got!r}, {who} gives {expected} "
                                f"(error {_safe_diff(got, expected)})")
-    return passed("output_size", len(cases), reference="keras.layers.Conv2D")
+    return passed("output_size", len(cases), reference="keras.layers.Conv2D and tf.nn.conv2d")
 
 
 def _safe_diff(got, expected):

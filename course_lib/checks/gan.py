@@ -1,38 +1,56 @@
-"""Checkers for lesson 05 (GANs). The answer key is Keras: ``BinaryCrossentropy(from_logits=True)``
-for the losses, ``keras.layers.Conv2DTranspose`` for output sizes.
+"""Checkers for lesson 05 (GANs). The answer key is Keras: ``keras.losses.Hinge`` for the losses,
+``keras.layers.Conv2DTranspose`` for output sizes.
 
-    check_discriminator_loss(fn)   fn(real_logits (N, 1), fake_logits (N, 1)) -> scalar
-                                   mean BCE(1, real) + mean BCE(0, fake)
-    check_generator_loss(fn)       fn(fake_logits (N, 1)) -> scalar, the NON-saturating mean BCE(1, fake)
-    check_conv_transpose_output_size(fn)   fn(n, kernel_size, stride, padding) -> int, as Keras computes it
+    check_hinge_discriminator_loss(fn)   fn(real_logits (N, 1), fake_logits (N, 1)) -> scalar
+                                         mean max(0, 1 - D(x)) + mean max(0, 1 + D(G(z)))
+    check_hinge_generator_loss(fn)       fn(fake_logits (N, 1)) -> scalar, -mean D(G(z))
+    check_conv_transpose_output_size(fn) fn(n, kernel_size, stride, padding) -> int, as Keras computes it
 
-When the learner's answer equals a known mistake (labels swapped, the saturating loss, logits treated
-as probabilities), the failure message names it.
+The hinge losses are the GAN losses of Lim & Ye (2017, *Geometric GAN*) and Miyato et al. (2018,
+*Spectral Normalization for GANs*); the lesson trains with the binary cross-entropy losses. The two loss
+exercises may use TensorFlow (``allows_framework``); the output size is from scratch. When the
+learner's answer equals a known mistake (labels swapped, the lesson's BCE loss, the hinge where the
+generator's loss is linear), the failure message names it.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import CheckFailure, assert_close, call_learner, describe_case, passed
+from . import CheckFailure, allows_framework, assert_close, call_learner, describe_case, passed
 from . import in_float32
 
+HINGE = "keras.losses.Hinge"
 
-def _bce(labels_value, logits, from_logits=True):
+
+def _hinge(label, logits):
+    """keras.losses.Hinge with every label = ``label`` (+1 or -1): mean max(0, 1 - label * logit)."""
+    import keras
+
+    labels = np.full(np.shape(logits), label, dtype="float32")
+    return float(keras.losses.Hinge()(labels, logits))
+
+
+def _bce(labels_value, logits):
     import keras
 
     labels = np.full(np.shape(logits), labels_value, dtype="float32")
-    return float(keras.losses.BinaryCrossentropy(from_logits=from_logits)(labels, logits))
+    return float(keras.losses.BinaryCrossentropy(from_logits=True)(labels, logits))
+
+
+def _mean(logits):
+    import keras
+
+    return float(keras.ops.mean(logits))
 
 
 def _logit_cases(rng):
-    """(name, real_logits, fake_logits) float32 (N, 1); awkward: batch 1, large |logit| (stability)."""
+    """(name, real_logits, fake_logits) float32 (N, 1); awkward: batch 1, logits inside and outside the margin."""
     cases = []
     for n in (1, 7, 64):
         cases.append((f"random logits, batch {n}", rng.normal(0, 2, (n, 1)), rng.normal(0, 2, (n, 1))))
+    cases.append(("inside the margin: |logits| < 1", rng.uniform(-0.9, 0.9, (16, 1)), rng.uniform(-0.9, 0.9, (16, 1))))
     cases.append(("confident D: real logits ~ +6, fake ~ -6", rng.normal(6, 1, (16, 1)), rng.normal(-6, 1, (16, 1))))
     cases.append(("fooled D: real logits ~ -5, fake ~ +5", rng.normal(-5, 1, (16, 1)), rng.normal(5, 1, (16, 1))))
-    cases.append(("large logits +-30 (needs a numerically stable form, e.g. softplus)",
-                  np.array([[30.0], [-30.0], [0.5]]), np.array([[-30.0], [30.0], [-0.5]])))
     return [(name, r.astype("float32"), f.astype("float32")) for name, r, f in cases]
 
 
@@ -48,20 +66,29 @@ def _diagnose(got, known, atol=1e-4):
     return ""
 
 
-def _check_scalar(got, expected, case, known, what):
+def _check_scalar(got, expected, case, known, what, reference=HINGE):
     if got is None:
         raise CheckFailure(f"[{case}] your function returned None for the {what}; did you forget `return`?")
-    if np.ndim(got) != 0:
+    try:
+        ndim = np.ndim(got)
+    except Exception:
+        raise CheckFailure(f"[{case}] the {what} must be a number, got {type(got).__name__}") from None
+    if ndim != 0:
         raise CheckFailure(f"[{case}] the {what} must be a scalar (mean over the batch), got shape {np.shape(got)}")
     try:
-        return assert_close(got, expected, case, what, atol=1e-4, rtol=1e-4)
+        return assert_close(got, expected, case, what, atol=1e-4, rtol=1e-4, reference=reference)
     except CheckFailure as e:
         raise CheckFailure(str(e) + _diagnose(got, known)) from None
 
 
+@allows_framework
 @in_float32
-def check_discriminator_loss(fn, seed: int = 0) -> str:
-    """fn(real_logits, fake_logits) must return mean BCE(1, D(x)) + mean BCE(0, D(G(z))) from logits."""
+def check_hinge_discriminator_loss(fn, seed: int = 0) -> str:
+    """fn(real_logits, fake_logits) must return mean max(0, 1 - D(x)) + mean max(0, 1 + D(G(z))).
+
+    D's outputs are raw scores (logits), as in the lesson; the reference is keras.losses.Hinge with
+    label +1 for real and -1 for fake images, summed.
+    """
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
@@ -70,22 +97,22 @@ def check_discriminator_loss(fn, seed: int = 0) -> str:
     for name, real, fake in cases:
         case = f"{name}: " + describe_case(real_logits=real, fake_logits=fake)
         got = call_learner(fn, case, tf.constant(real), tf.constant(fake))
-        expected = _bce(1, real) + _bce(0, fake)
-        known = {"the loss with the labels swapped (real -> 0, fake -> 1)": _bce(0, real) + _bce(1, fake),
-                 "the loss computed on sigmoid(logits) as if they were logits (sigmoid applied twice)":
-                     _bce(1, 1 / (1 + np.exp(-real))) + _bce(0, 1 / (1 + np.exp(-fake))),
-                 "the loss with the logits treated as probabilities (from_logits=False)":
-                     _bce(1, real, False) + _bce(0, fake, False),
-                 "only the real half of the loss": _bce(1, real),
-                 "only the fake half of the loss": _bce(0, fake),
-                 "half of the expected loss (mean over real and fake together)": (_bce(1, real) + _bce(0, fake)) / 2}
+        expected = _hinge(1, real) + _hinge(-1, fake)
+        known = {"the hinge loss with the labels swapped (real -> -1, fake -> +1)": _hinge(-1, real) + _hinge(1, fake),
+                 "the lesson's binary cross-entropy loss, not the hinge loss": _bce(1, real) + _bce(0, fake),
+                 "the loss without the max(0, .) (a linear loss: 2 - mean D(x) + mean D(G(z)))":
+                     2 - _mean(real) + _mean(fake),
+                 "only the real half of the loss": _hinge(1, real),
+                 "only the fake half of the loss": _hinge(-1, fake),
+                 "half of the expected loss (mean over real and fake together)": (_hinge(1, real) + _hinge(-1, fake)) / 2}
         max_err = max(max_err, _check_scalar(got, expected, case, known, "discriminator loss"))
-    return passed("discriminator loss", len(cases), max_err, "keras.losses.BinaryCrossentropy(from_logits=True)")
+    return passed("hinge discriminator loss", len(cases), max_err, HINGE)
 
 
+@allows_framework
 @in_float32
-def check_generator_loss(fn, seed: int = 0) -> str:
-    """fn(fake_logits) must return the non-saturating generator loss mean BCE(1, D(G(z))) = mean -log D(G(z))."""
+def check_hinge_generator_loss(fn, seed: int = 0) -> str:
+    """fn(fake_logits) must return the hinge GAN's generator loss -mean D(G(z)) (no max: it is linear)."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
@@ -94,16 +121,13 @@ def check_generator_loss(fn, seed: int = 0) -> str:
     for name, _, fake in cases:
         case = f"{name}: " + describe_case(fake_logits=fake)
         got = call_learner(fn, case, tf.constant(fake))
-        expected = _bce(1, fake)
-        known = {"the SATURATING loss log(1 - D(G(z))) = -BCE(0, D(G(z))); the lesson explains why G "
-                 "uses -log D(G(z)) instead": -_bce(0, fake),
-                 "BCE(0, D(G(z))): that is the discriminator's target for fakes (labels swapped)": _bce(0, fake),
-                 "the loss computed on sigmoid(logits) as if they were logits (sigmoid applied twice)":
-                     _bce(1, 1 / (1 + np.exp(-fake))),
-                 "the loss with the logits treated as probabilities (from_logits=False)": _bce(1, fake, False)}
-        max_err = max(max_err, _check_scalar(got, expected, case, known, "generator loss"))
-    return passed("non-saturating generator loss", len(cases), max_err,
-                  "keras.losses.BinaryCrossentropy(from_logits=True)")
+        expected = -_mean(fake)
+        known = {"mean max(0, 1 - D(G(z))), the discriminator's hinge for real images; the generator's hinge-GAN "
+                 "loss is linear, -mean D(G(z))": _hinge(1, fake),
+                 "+mean D(G(z)): the sign is reversed (the generator wants D(G(z)) high)": _mean(fake),
+                 "the lesson's non-saturating BCE loss, not the hinge GAN's": _bce(1, fake)}
+        max_err = max(max_err, _check_scalar(got, expected, case, known, "generator loss", "-keras.ops.mean"))
+    return passed("hinge generator loss", len(cases), max_err, "-keras.ops.mean")
 
 
 def _keras_conv_transpose_size(n, kernel_size, stride, padding):

@@ -1,11 +1,13 @@
 """Checkers for lesson 02 (pooling). TensorFlow/Keras computes every expected answer.
 
-Learner functions take channels-last numpy arrays and int ``pool`` / ``stride`` (square windows):
+Learner functions take channels-last numpy arrays; ``pool`` and ``strides`` are pairs (rows, columns),
+as in ``keras.layers.MaxPooling2D(pool_size=(p_h, p_w), strides=(s_h, s_w))``. (The lesson's functions
+take one int for square windows.)
 
-    max_pool_forward(x, pool, stride, padding)              x (N, H, W, C) -> (N, Ho, Wo, C)
-    max_pool_backward(dout, x, pool, stride, padding)       dout (N, Ho, Wo, C) -> dx (N, H, W, C)
-    avg_pool_backward(dout, x_shape, pool, stride, padding) dout (N, Ho, Wo, C) -> dx of shape x_shape
-    global_max_pool_backward(dout, x)                       dout (N, C) -> dx (N, H, W, C)
+    max_pool_forward(x, pool, strides, padding)              x (N, H, W, C) -> (N, Ho, Wo, C)
+    max_pool_backward(dout, x, pool, strides, padding)       dout (N, Ho, Wo, C) -> dx (N, H, W, C)
+    avg_pool_backward(dout, x_shape, pool, strides, padding) dout (N, Ho, Wo, C) -> dx of shape x_shape
+    global_max_pool_backward(dout, x)                        dout (N, C) -> dx (N, H, W, C)
 
 padding is "valid" or "same" (Keras' meaning). The references are ``keras.layers.MaxPooling2D``,
 ``AveragePooling2D`` and ``GlobalMaxPooling2D``, differentiated with ``tf.GradientTape`` and pinned
@@ -23,36 +25,45 @@ from . import in_float32
 TIE_RULE = ("TensorFlow's MaxPooling2D gradient (CPU kernel) sends each window's whole gradient to the "
             "FIRST maximum of the window in row-major order (top row first, then left to right); it does "
             "not split it between tied elements. np.argmax on the flattened window picks the same element.")
-OVERLAP_RULE = ("where windows overlap, an input element can be the maximum of several windows: the "
-                "gradients of all those windows ADD UP (use += or np.add.at, not =).")
+OVERLAP_RULES = {
+    "max": ("where windows overlap, an input element can be the maximum of several windows: the gradients "
+            "of all those windows ADD UP (use += or np.add.at, not =)."),
+    "avg": ("where windows overlap, an input element belongs to several windows: it receives dout / count "
+            "from EACH of them, and these ADD UP (use +=, not =)."),
+}
 SAME_AVG_RULE = ("with padding='same', TensorFlow's average pooling divides by the number of REAL input "
                  "elements in the window; padded positions are not counted.")
 SAME_MAX_RULE = ("with padding='same', padded positions must never win the max: pad with -inf, not 0 "
                  "(inputs can be negative).")
-SIZE_RULE = ("output size per axis: 'valid' -> floor((n - pool) / stride) + 1; 'same' -> ceil(n / stride), "
-             "with (out - 1) * stride + pool - n padding, half (rounded down) before and the rest after.")
+PAD_SIDE_RULE = ("with padding='same', each axis gets (out - 1) * stride + pool - n padding (if positive), half "
+                 "(rounded down) before (top/left) and the rest after (bottom/right).")
+SIZE_RULE = ("output size per axis, with that axis' pool and stride: 'valid' -> floor((n - pool) / stride) + 1; "
+             "'same' -> ceil(n / stride).")
+PAIR_RULE = "pool and strides are (rows, columns) pairs: pool[0] and strides[0] go down the rows (height)."
 GLOBAL_TIE_RULE = ("GlobalMaxPooling2D is tf.reduce_max over (H, W); its gradient splits each gradient "
                    "EQUALLY among all tied maxima (k ties -> each gets dout / k). This differs from "
                    "MaxPooling2D, which picks the first maximum.")
 
-# (name, x shape, pool, stride, padding, values); values: "normal", "negative", "ties", "constant"
+# (name, x shape, pool (p_h, p_w), strides (s_h, s_w), padding, values);
+# values: "normal", "negative", "ties", "constant"
 FORWARD_CASES = [
-    ("2x2 stride 2 valid, even size", (2, 6, 6, 3), 2, 2, "valid", "normal"),
-    ("3x3 stride 2 valid, overlapping windows, odd sizes", (2, 9, 7, 3), 3, 2, "valid", "normal"),
-    ("3x3 stride 2 same, overlapping windows", (3, 8, 7, 2), 3, 2, "same", "normal"),
-    ("2x2 stride 2 same, odd sizes (needs padding)", (2, 5, 7, 4), 2, 2, "same", "normal"),
-    ("3x3 stride 1 same, overlapping windows", (1, 5, 6, 2), 3, 1, "same", "normal"),
-    ("2x2 stride 3 valid, gaps between windows", (2, 8, 7, 1), 2, 3, "valid", "normal"),
-    ("3x3 stride 2 same, all-negative input", (2, 6, 5, 2), 3, 2, "same", "negative"),
-    ("window covers the whole 5x5 map", (2, 5, 5, 3), 5, 1, "valid", "normal"),
+    ("2x2 window, strides 2x2, valid, even size", (2, 6, 6, 3), (2, 2), (2, 2), "valid", "normal"),
+    ("3x2 window, strides 2x1, valid, odd sizes", (2, 9, 7, 3), (3, 2), (2, 1), "valid", "normal"),
+    ("3x3 window, strides 2x2, same, overlapping windows", (3, 8, 7, 2), (3, 3), (2, 2), "same", "normal"),
+    ("2x3 window, strides 1x2, same, odd sizes", (2, 5, 7, 4), (2, 3), (1, 2), "same", "normal"),
+    ("1x3 window, strides 1x1, same, overlapping windows", (1, 5, 6, 2), (1, 3), (1, 1), "same", "normal"),
+    ("2x2 window, strides 3x2, valid, gaps between rows", (2, 8, 7, 1), (2, 2), (3, 2), "valid", "normal"),
+    ("3x2 window, strides 2x3, same, all-negative input", (2, 6, 5, 2), (3, 2), (2, 3), "same", "negative"),
+    ("window covers the whole 5x4 map", (2, 5, 4, 3), (5, 4), (1, 1), "valid", "normal"),
 ]
 TIE_CASES = [
-    ("ties: values in {0, 1, 2}, 2x2 stride 2 valid", (2, 6, 6, 3), 2, 2, "valid", "ties"),
-    ("ties: values in {0, 1, 2}, 3x3 stride 2 same", (2, 7, 6, 2), 3, 2, "same", "ties"),
-    ("ties: constant input, 3x3 stride 1 valid (overlap)", (1, 5, 5, 2), 3, 1, "valid", "constant"),
+    ("ties: values in {0, 1, 2}, 2x2 window, strides 2x2, valid", (2, 6, 6, 3), (2, 2), (2, 2), "valid", "ties"),
+    ("ties: values in {0, 1, 2}, 3x2 window, strides 2x1, same", (2, 7, 6, 2), (3, 2), (2, 1), "same", "ties"),
+    ("ties: constant input, 3x3 window, strides 1x1, valid (overlap)", (1, 5, 5, 2), (3, 3), (1, 1), "valid",
+     "constant"),
 ]
 OVERLAP_CASES = [
-    ("overlapping windows: 3x3 stride 1 valid", (2, 6, 7, 2), 3, 1, "valid", "normal"),
+    ("overlapping windows: 3x2 window, strides 1x1, valid", (2, 6, 7, 2), (3, 2), (1, 1), "valid", "normal"),
 ]
 GLOBAL_CASES = [
     ("random values, 5x7 maps", (3, 5, 7, 4), "normal"),
@@ -85,11 +96,11 @@ def _values(rng, shape, kind):
     raise ValueError(f"unknown values kind {kind!r}")
 
 
-def _pool_layer(kind, pool, stride, padding):
+def _pool_layer(kind, pool, strides, padding):
     import keras
 
     cls = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}[kind]
-    return cls(pool_size=pool, strides=stride, padding=padding)
+    return cls(pool_size=pool, strides=strides, padding=padding)
 
 
 def _tf_forward_and_grad(layer, x, dout=None):
@@ -106,85 +117,99 @@ def _tf_forward_and_grad(layer, x, dout=None):
     return y.numpy(), dx
 
 
-def _compare(got, expected, case, what, hint=None):
-    """assert_close, with an output-size hint on a shape mismatch and ``hint`` on a value mismatch."""
-    if got is not None and np.shape(got) != expected.shape:
-        hint = SIZE_RULE
+def _compare(got, expected, case, what, hint=None, reference="the reference", swapped_shape=None):
+    """assert_close, with an output-size (or pair-order) hint on a shape mismatch, ``hint`` otherwise."""
     try:
-        return assert_close(got, expected, case, what)
+        shape = np.shape(got) if got is not None else None
+    except Exception:
+        shape = None
+    if shape is not None and shape != expected.shape:
+        hint = PAIR_RULE if swapped_shape is not None and shape == swapped_shape else SIZE_RULE
+    try:
+        return assert_close(got, expected, case, what, reference=reference)
     except CheckFailure as e:
         raise CheckFailure(f"{e}. Hint: {hint}" if hint else str(e)) from None
 
 
-def _hint_for(name, padding, values, kind, backward):
+def _hint_for(pool, strides, padding, values, kind, backward):
     hints = []
     if kind == "max" and padding == "same":
         hints.append(SAME_MAX_RULE)
     if kind == "avg" and padding == "same":
         hints.append(SAME_AVG_RULE)
+    if padding == "same":
+        hints.append(PAD_SIDE_RULE)
     if kind == "max" and backward and values in ("ties", "constant"):
         hints.append(TIE_RULE)
-    if backward and "overlap" in name:
-        hints.append(OVERLAP_RULE)
+    if backward and (pool[0] > strides[0] or pool[1] > strides[1]):       # windows overlap
+        hints.append(OVERLAP_RULES[kind])
     return " ".join(hints) or None
 
 
 @functools.lru_cache(maxsize=16)
 def _pool_cases(kind, backward, seed):
-    """[(case text, x, dout or None, pool, stride, padding, expected, hint)], computed once per seed."""
+    """[(case text, x, dout or None, pool, strides, padding, expected, hint, shape with pairs swapped)]."""
     rng = np.random.default_rng(seed)
     table = FORWARD_CASES
     if backward:
         table = FORWARD_CASES + OVERLAP_CASES + (TIE_CASES if kind == "max" else [])
     out = []
-    for name, shape, pool, stride, padding, values in table:
+    for name, shape, pool, strides, padding, values in table:
         x = _values(rng, shape, values)
-        layer = _pool_layer(kind, pool, stride, padding)
+        layer = _pool_layer(kind, pool, strides, padding)
         y, _ = _tf_forward_and_grad(layer, x)
         dout = rng.standard_normal(y.shape).astype("float32") if backward else None
         expected = _tf_forward_and_grad(layer, x, dout)[1] if backward else y
-        shown = dict(pool=pool, stride=stride, padding=padding)
+        swapped = None                  # the output shape if the learner swapped rows and columns
+        if not backward and (pool[0] != pool[1] or strides[0] != strides[1]):
+            try:                        # Keras' shape inference only: never run a kernel on a window that does not fit
+                swapped = tuple(_pool_layer(kind, pool[::-1], strides[::-1], padding).compute_output_shape(shape))
+            except Exception:
+                swapped = None
+            if swapped is not None and min(swapped) <= 0:
+                swapped = None
+        shown = dict(pool=pool, strides=strides, padding=padding)
         shown.update({"x": x} if kind == "max" or not backward else {"x_shape": shape})
         if backward:
             shown["dout"] = dout
-        out.append((f"{name}: " + describe_case(**shown), x, dout, pool, stride, padding, expected,
-                    _hint_for(name, padding, values, kind, backward)))
+        out.append((f"{name}: " + describe_case(**shown), x, dout, pool, strides, padding, expected,
+                    _hint_for(pool, strides, padding, values, kind, backward), swapped))
     return out
 
 
 @in_float32
 def check_max_pool_forward(fn, seed: int = 0) -> str:
-    """fn(x, pool, stride, padding) -> (N, Ho, Wo, C) must match keras.layers.MaxPooling2D."""
+    """fn(x, pool, strides, padding) -> (N, Ho, Wo, C) must match keras.layers.MaxPooling2D."""
     _check_fn(fn)
     _check_seed(seed)
     cases, worst = _pool_cases("max", False, int(seed)), 0.0
-    for case, x, _, pool, stride, padding, expected, hint in cases:
-        got = call_learner(fn, case, x.copy(), pool, stride, padding)
-        worst = max(worst, _compare(got, expected, case, "output", hint))
+    for case, x, _, pool, strides, padding, expected, hint, swapped in cases:
+        got = call_learner(fn, case, x.copy(), pool, strides, padding)
+        worst = max(worst, _compare(got, expected, case, "output", hint, "keras.layers.MaxPooling2D", swapped))
     return passed("max_pool_forward", len(cases), worst, "keras.layers.MaxPooling2D")
 
 
 @in_float32
 def check_max_pool_backward(fn, seed: int = 0) -> str:
-    """fn(dout, x, pool, stride, padding) -> dx must match tf.GradientTape through MaxPooling2D."""
+    """fn(dout, x, pool, strides, padding) -> dx must match tf.GradientTape through MaxPooling2D."""
     _check_fn(fn)
     _check_seed(seed)
     cases, worst = _pool_cases("max", True, int(seed)), 0.0
-    for case, x, dout, pool, stride, padding, expected, hint in cases:
-        got = call_learner(fn, case, dout.copy(), x.copy(), pool, stride, padding)
-        worst = max(worst, _compare(got, expected, case, "dx", hint))
+    for case, x, dout, pool, strides, padding, expected, hint, _ in cases:
+        got = call_learner(fn, case, dout.copy(), x.copy(), pool, strides, padding)
+        worst = max(worst, _compare(got, expected, case, "dx", hint, "tf.GradientTape through MaxPooling2D"))
     return passed("max_pool_backward", len(cases), worst, "tf.GradientTape through MaxPooling2D")
 
 
 @in_float32
 def check_avg_pool_backward(fn, seed: int = 0) -> str:
-    """fn(dout, x_shape, pool, stride, padding) -> dx must match tf.GradientTape through AveragePooling2D."""
+    """fn(dout, x_shape, pool, strides, padding) -> dx must match tf.GradientTape through AveragePooling2D."""
     _check_fn(fn)
     _check_seed(seed)
     cases, worst = _pool_cases("avg", True, int(seed)), 0.0
-    for case, x, dout, pool, stride, padding, expected, hint in cases:
-        got = call_learner(fn, case, dout.copy(), tuple(x.shape), pool, stride, padding)
-        worst = max(worst, _compare(got, expected, case, "dx", hint))
+    for case, x, dout, pool, strides, padding, expected, hint, _ in cases:
+        got = call_learner(fn, case, dout.copy(), tuple(x.shape), pool, strides, padding)
+        worst = max(worst, _compare(got, expected, case, "dx", hint, "tf.GradientTape through AveragePooling2D"))
     return passed("avg_pool_backward", len(cases), worst, "tf.GradientTape through AveragePooling2D")
 
 
@@ -217,5 +242,5 @@ def check_global_max_pool_backward(fn, seed: int = 0) -> str:
     cases, worst = _global_cases(int(seed)), 0.0
     for case, x, dout, expected, hint in cases:
         got = call_learner(fn, case, dout.copy(), x.copy())
-        worst = max(worst, _compare(got, expected, case, "dx", hint))
+        worst = max(worst, _compare(got, expected, case, "dx", hint, "tf.GradientTape through GlobalMaxPooling2D"))
     return passed("global_max_pool_backward", len(cases), worst, "tf.GradientTape through GlobalMaxPooling2D")

@@ -1,20 +1,22 @@
-"""Checkers for lesson 04 (RNN and LSTM gates). Keras computes every expected answer.
+"""Checkers for lesson 04 (RNN, LSTM and GRU gates). Keras computes every expected answer.
 
 Learner functions take float64 numpy arrays in Keras' layout (row vectors: x @ kernel):
 
     rnn_step(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t
         x_t (N, D), h_prev (N, H), kernel (D, H), recurrent_kernel (H, H), bias (H,) -> (N, H)
-    lstm_step(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias) -> (h_t, c_t)
-        kernel (D, 4H), recurrent_kernel (H, 4H), bias (4H,) packed as Keras packs them -> 2 x (N, H)
-    unpack_lstm_weights(kernel, recurrent_kernel, bias) -> {"i": (W, U, b), "f": ..., "c": ..., "o": ...}
-        W (D, H), U (H, H), b (H,) for the input gate, forget gate, candidate and output gate
+    gru_step(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t        (GRU with reset_after=False)
+        kernel (D, 3H), recurrent_kernel (H, 3H), bias (3H,), blocks z, r, h as Keras packs them -> (N, H)
+    unpack_gru_weights(kernel, recurrent_kernel, bias) -> {"z": (W, U, b_x, b_h), "r": ..., "h": ...}
+        for Keras' default GRU (reset_after=True): kernel (D, 3H), recurrent_kernel (H, 3H), bias (2, 3H);
+        W (D, H), U (H, H), b_x (H,) the input bias, b_h (H,) the recurrent bias of each block
     masked_mean(x, mask) -> x (N, T, D), mask bool (N, T) with >= 1 True per row -> (N, D)
 
-References: ``keras.layers.SimpleRNN`` and ``keras.layers.LSTM`` run for one step with the weights
+References: ``keras.layers.SimpleRNN`` and ``keras.layers.GRU`` run for one step with the weights
 copied in and ``initial_state`` set; ``keras.layers.GlobalAveragePooling1D`` called with a mask.
-For ``unpack_lstm_weights`` the gates are *measured* on a Keras LSTM: the forget gate is the
-derivative of the new cell state with respect to the old one (tf.GradientTape), the rest follows
-from the layer's outputs h_1 and c_1; your W, U, b must reproduce those measurements.
+For ``unpack_gru_weights`` the checker runs a Keras GRU and asks whether your blocks, put through
+the GRU's equations (Cho et al. 2014, with Keras' reset_after=True), give the layer's new state.
+The lesson implements the reset_after=True step and measures the LSTM's gate order; the exercises
+ask for the other GRU layout and for the GRU's blocks.
 """
 from __future__ import annotations
 
@@ -25,18 +27,23 @@ import numpy as np
 from . import CheckFailure, assert_close, call_learner, describe_case, passed
 from . import in_float32
 
-GATES = ("i", "f", "c", "o")
-LSTM_HINT = ("Keras packs the four blocks of kernel, recurrent_kernel and bias in the order i, f, c, o "
-             "(each H columns wide). Gates use the sigmoid: i, f, o = sigmoid(x W + h U + b); the candidate "
-             "uses tanh: g = tanh(x W_c + h U_c + b_c). Then c_t = f * c_prev + i * g and h_t = o * tanh(c_t).")
+GRU_GATES = ("z", "r", "h")
 RNN_HINT = "A SimpleRNN step is h_t = tanh(x_t @ kernel + h_prev @ recurrent_kernel + bias)."
+GRU_HINT = ("Keras packs the blocks z, r, h (each H columns wide) in kernel, recurrent_kernel and bias. Check "
+            "which of z and 1 - z weights h_prev (in Keras z weights the old state), and where reset_after=False "
+            "applies the reset gate.")
+RESET_AFTER_HINT = ("your h_t equals Keras' default GRU (reset_after=True, the lesson's gru_step), where the reset "
+                    "gate multiplies the recurrent product; this exercise is reset_after=False, where it multiplies "
+                    "h_prev before the product.")
+UNPACK_HINT = ("Keras packs the GRU blocks in the order z, r, h (each H columns wide); with reset_after=True the "
+               "bias has two rows: bias[0] is added to x @ kernel, bias[1] to h_prev @ recurrent_kernel.")
 MEAN_HINT = ("Average only the time steps where mask is True: sum(x * mask) over time divided by the number "
              "of True entries of that row (not by T).")
 
 # (name, N, D, H, zero_state, weight scale)
 STEP_CASES = [
-    ("first step: h_prev = c_prev = 0", 2, 3, 4, True, 0.5),
-    ("random h_prev and c_prev", 3, 5, 4, False, 0.5),
+    ("first step: h_prev = 0", 2, 3, 4, True, 0.5),
+    ("random h_prev", 3, 5, 4, False, 0.5),
     ("batch of 1, one input feature, one unit", 1, 1, 1, False, 0.8),
     ("more units than inputs, odd sizes", 4, 2, 7, False, 0.5),
     ("large weights: saturated gates", 3, 4, 5, False, 2.0),
@@ -58,50 +65,51 @@ def _check_args(fn, seed):
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
 
 
-def _compare(got, expected, case, what, hint):
+def _compare(got, expected, case, what, hint, reference="the reference"):
     try:
-        return assert_close(got, expected, case, what)
+        return assert_close(got, expected, case, what, reference=reference)
     except CheckFailure as e:
         raise CheckFailure(f"{e}. Hint: {hint}") from None
 
 
 def _keras_layer(kind, units, input_dim, weights):
-    """A float64 keras SimpleRNN / LSTM (return_state=True) holding ``weights``."""
+    """A float64 keras SimpleRNN / GRU (return_state=True) holding ``weights``.
+
+    kind: "rnn", "gru" (reset_after=False, bias (3H,)) or "gru_after" (reset_after=True, bias (2, 3H)).
+    """
     import keras
 
-    cls = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM}[kind]
-    layer = cls(units, return_state=True, dtype="float64")
+    if kind == "rnn":
+        layer = keras.layers.SimpleRNN(units, return_state=True, dtype="float64")
+    else:
+        layer = keras.layers.GRU(units, return_state=True, reset_after=kind == "gru_after", dtype="float64")
     layer.build((None, 1, input_dim))
     layer.set_weights(weights)
     return layer
 
 
-def _random_weights(rng, D, H, gates, scale):
+def _random_weights(rng, D, H, gates, scale, bias_rows=None):
+    bias_shape = (gates * H,) if bias_rows is None else (bias_rows, gates * H)
     return [scale * rng.standard_normal((D, gates * H)), scale * rng.standard_normal((H, gates * H)),
-            scale * rng.standard_normal(gates * H)]
+            scale * rng.standard_normal(bias_shape)]
 
 
 @functools.lru_cache(maxsize=8)
 def _step_cases(kind, seed):
-    """[(case text, x_t, h_prev, c_prev, weights, expected h, expected c)] from Keras."""
+    """[(case text, x_t, h_prev, weights, expected h)] from Keras; kind "rnn" or "gru"."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
-    gates = 4 if kind == "lstm" else 1
+    gates = 3 if kind == "gru" else 1
     out = []
     for name, N, D, H, zero_state, scale in STEP_CASES:
         x = rng.standard_normal((N, D))
         h0 = np.zeros((N, H)) if zero_state else rng.standard_normal((N, H))
-        c0 = np.zeros((N, H)) if zero_state else 2.0 * rng.standard_normal((N, H))
         weights = _random_weights(rng, D, H, gates, scale)
         layer = _keras_layer(kind, H, D, weights)
-        state = [tf.constant(h0)] + ([tf.constant(c0)] if kind == "lstm" else [])
-        res = layer(tf.constant(x[:, None, :]), initial_state=state)
-        h1 = res[1].numpy()
-        c1 = res[2].numpy() if kind == "lstm" else None
-        shown = dict(x_t=x, h_prev=h0) | (dict(c_prev=c0) if kind == "lstm" else {})
-        shown |= dict(kernel=weights[0], recurrent_kernel=weights[1], bias=weights[2])
-        out.append((f"{name}: {describe_case(**shown)}", x, h0, c0, weights, h1, c1))
+        h1 = layer(tf.constant(x[:, None, :]), initial_state=[tf.constant(h0)])[1].numpy()
+        shown = dict(x_t=x, h_prev=h0, kernel=weights[0], recurrent_kernel=weights[1], bias=weights[2])
+        out.append((f"{name}: {describe_case(**shown)}", x, h0, weights, h1))
     return out
 
 
@@ -110,98 +118,101 @@ def check_rnn_step(fn, seed: int = 0) -> str:
     """fn(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t must match one step of keras.layers.SimpleRNN."""
     _check_args(fn, seed)
     cases, worst = _step_cases("rnn", int(seed)), 0.0
-    for case, x, h0, _, (k, r, b), h1, _ in cases:
+    for case, x, h0, (k, r, b), h1 in cases:
         got = call_learner(fn, case, x.copy(), h0.copy(), k.copy(), r.copy(), b.copy())
-        worst = max(worst, _compare(got, h1, case, "h_t", RNN_HINT))
+        worst = max(worst, _compare(got, h1, case, "h_t", RNN_HINT, "keras.layers.SimpleRNN"))
     return passed("rnn_step", len(cases), worst, "keras.layers.SimpleRNN")
 
 
+def _reset_after_variant(x, h0, weights):
+    """What Keras' default GRU (reset_after=True) gives with the same weights (bias as the input bias)."""
+    import tensorflow as tf
+
+    k, r, b = weights
+    layer = _keras_layer("gru_after", r.shape[0], k.shape[0], [k, r, np.stack([b, np.zeros_like(b)])])
+    return layer(tf.constant(x[:, None, :]), initial_state=[tf.constant(h0)])[1].numpy()
+
+
 @in_float32
-def check_lstm_step(fn, seed: int = 0) -> str:
-    """fn(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias) -> (h_t, c_t) must match keras.layers.LSTM."""
+def check_gru_step(fn, seed: int = 0) -> str:
+    """fn(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t must match one step of
+    keras.layers.GRU(reset_after=False): Cho et al.'s (2014) layout, one bias vector (3H,)."""
     _check_args(fn, seed)
-    cases, worst = _step_cases("lstm", int(seed)), 0.0
-    for case, x, h0, c0, (k, r, b), h1, c1 in cases:
-        got = call_learner(fn, case, x.copy(), h0.copy(), c0.copy(), k.copy(), r.copy(), b.copy())
-        if not isinstance(got, (tuple, list)) or len(got) != 2:
-            raise CheckFailure(f"[{case}] lstm_step must return a pair (h_t, c_t), got {type(got).__name__}"
-                               + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""))
-        worst = max(worst, _compare(got[1], c1, case, "c_t (cell state)", LSTM_HINT))
-        worst = max(worst, _compare(got[0], h1, case, "h_t (hidden state)", LSTM_HINT))
-    return passed("lstm_step", len(cases), worst, "keras.layers.LSTM")
+    cases, worst = _step_cases("gru", int(seed)), 0.0
+    for case, x, h0, (k, r, b), h1 in cases:
+        got = call_learner(fn, case, x.copy(), h0.copy(), k.copy(), r.copy(), b.copy())
+        hint = GRU_HINT
+        try:
+            if np.shape(got) == h1.shape and np.allclose(np.asarray(got, "float64"), _reset_after_variant(x, h0, (k, r, b)),
+                                                         atol=1e-6):
+                hint = RESET_AFTER_HINT
+        except Exception:
+            pass
+        worst = max(worst, _compare(got, h1, case, "h_t", hint, "keras.layers.GRU(reset_after=False)"))
+    return passed("gru_step", len(cases), worst, "keras.layers.GRU(reset_after=False)")
 
 
 @functools.lru_cache(maxsize=4)
-def _gate_measurements(seed):
-    """Per case: weights, inputs and the gate quantities measured on a Keras LSTM.
-
-    f = d c_1 / d c_0 (exact: c_1 = f * c_0 + i * g, and no gate depends on c_0);
-    i * g = c_1 - f * c_0;  h_1 and c_1 as Keras returns them.
-    """
+def _gru_measurements(seed):
+    """Per case: weights (bias (2, 3H)), inputs x, h_0 and the new state h_1 of a Keras GRU (reset_after=True)."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed + 1000)
     out = []
     for name, N, D, H, _, scale in STEP_CASES:
-        x, h0, c0 = rng.standard_normal((N, D)), rng.standard_normal((N, H)), 2.0 * rng.standard_normal((N, H))
-        weights = _random_weights(rng, D, H, 4, scale)
-        layer = _keras_layer("lstm", H, D, weights)
-        c0_t = tf.constant(c0)
-        with tf.GradientTape() as tape:
-            tape.watch(c0_t)
-            _, h1, c1 = layer(tf.constant(x[:, None, :]), initial_state=[tf.constant(h0), c0_t])
-        f = tape.gradient(c1, c0_t).numpy()
-        m = dict(f=f, ig=c1.numpy() - f * c0, h1=h1.numpy(), c1=c1.numpy())
+        x, h0 = rng.standard_normal((N, D)), rng.standard_normal((N, H))
+        weights = _random_weights(rng, D, H, 3, scale, bias_rows=2)
+        layer = _keras_layer("gru_after", H, D, weights)
+        h1 = layer(tf.constant(x[:, None, :]), initial_state=[tf.constant(h0)])[1].numpy()
         shown = describe_case(kernel=weights[0], recurrent_kernel=weights[1], bias=weights[2])
-        out.append((f"{name.replace('first step: h_prev = c_prev = 0', 'small sizes')}: {shown}",
-                    x, h0, weights, m))
+        out.append((f"{name.split(':')[0].replace('first step', 'small sizes')}: {shown}", x, h0, weights, h1))
     return out
 
 
 def _validate_unpacked(got, case, D, H):
     if not isinstance(got, dict):
-        raise CheckFailure(f"[{case}] unpack_lstm_weights must return a dict with keys 'i', 'f', 'c', 'o', "
+        raise CheckFailure(f"[{case}] unpack_gru_weights must return a dict with keys 'z', 'r', 'h', "
                            f"got {type(got).__name__}")
-    if set(got) != set(GATES):
-        raise CheckFailure(f"[{case}] the dict must have exactly the keys 'i', 'f', 'c', 'o', got {sorted(got)}")
-    expected_shapes = ((D, H), (H, H), (H,))
-    for g in GATES:
-        if not isinstance(got[g], (tuple, list)) or len(got[g]) != 3:
-            raise CheckFailure(f"[{case}] gate {g!r}: expected a tuple (W, U, b), got {type(got[g]).__name__}")
-        for part, arr, shape in zip(("W", "U", "b"), got[g], expected_shapes):
+    if set(got) != set(GRU_GATES):
+        raise CheckFailure(f"[{case}] the dict must have exactly the keys 'z', 'r', 'h', got {sorted(map(str, got))}")
+    expected_shapes = ((D, H), (H, H), (H,), (H,))
+    for g in GRU_GATES:
+        if not isinstance(got[g], (tuple, list)) or len(got[g]) != 4:
+            raise CheckFailure(f"[{case}] gate {g!r}: expected a tuple (W, U, b_x, b_h), got "
+                               f"{type(got[g]).__name__}" + (f" of length {len(got[g])}"
+                                                             if isinstance(got[g], (tuple, list)) else ""))
+        for part, arr, shape in zip(("W", "U", "b_x", "b_h"), got[g], expected_shapes):
             if np.shape(arr) != shape:
                 raise CheckFailure(f"[{case}] gate {g!r}: {part} has shape {np.shape(arr)}, expected {shape} "
                                    f"(D={D} inputs, H={H} units)")
+            try:
+                np.asarray(arr, dtype="float64")
+            except (TypeError, ValueError):
+                raise CheckFailure(f"[{case}] gate {g!r}: {part} is not a numeric array") from None
 
 
 @in_float32
-def check_unpack_lstm_weights(fn, seed: int = 0) -> str:
-    """fn(kernel, recurrent_kernel, bias) -> {gate: (W, U, b)} must reproduce the gates of a Keras LSTM.
+def check_unpack_gru_weights(fn, seed: int = 0) -> str:
+    """fn(kernel, recurrent_kernel, bias) -> {gate: (W, U, b_x, b_h)} for Keras' default GRU (reset_after=True).
 
-    With your blocks, z_g = x W_g + h U_g + b_g. Checked against the Keras layer:
-    sigmoid(z_f) == d c_1 / d c_0 (the forget gate, by autodiff), sigmoid(z_i) * tanh(z_c) == c_1 - f * c_0,
-    and sigmoid(z_o) * tanh(c_1) == h_1.
+    With your blocks, z = sigmoid(x W_z + b_x,z + h U_z + b_h,z), r likewise, the candidate
+    tanh(x W_h + b_x,h + r * (h U_h + b_h,h)) and h_1 = z * h_0 + (1 - z) * candidate must equal the
+    new state of a keras.layers.GRU holding the packed weights, for random x and h_0.
     """
-    import tensorflow as tf
-
     _check_args(fn, seed)
-    cases, worst = _gate_measurements(int(seed)), 0.0
-    for case, x, h0, (k, r, b), m in cases:
+    cases, worst = _gru_measurements(int(seed)), 0.0
+    sig = lambda a: 1.0 / (1.0 + np.exp(-a))
+    for case, x, h0, (k, r, b), h1 in cases:
         D, H = k.shape[0], r.shape[0]
         got = call_learner(fn, case, k.copy(), r.copy(), b.copy())
         _validate_unpacked(got, case, D, H)
-        z = {g: x @ np.asarray(W, "float64") + h0 @ np.asarray(U, "float64") + np.asarray(bb, "float64")
-             for g, (W, U, bb) in got.items()}
-        sig = {g: tf.sigmoid(z[g]).numpy() for g in ("i", "f", "o")}
-        checks = [("forget gate sigmoid(x W_f + h U_f + b_f) vs d c_1/d c_0 measured on keras.layers.LSTM",
-                   sig["f"], m["f"]),
-                  ("input gate * candidate, sigmoid(z_i) * tanh(z_c), vs c_1 - f * c_0 from keras.layers.LSTM",
-                   sig["i"] * tf.tanh(z["c"]).numpy(), m["ig"]),
-                  ("output gate * tanh(c_1), sigmoid(z_o) * tanh(c_1), vs h_1 from keras.layers.LSTM",
-                   sig["o"] * np.tanh(m["c1"]), m["h1"])]
-        for what, mine, ref in checks:
-            worst = max(worst, _compare(mine, ref, case, what, LSTM_HINT))
-    return passed("unpack_lstm_weights", len(cases), worst, "the gates measured on keras.layers.LSTM")
+        blk = {g: [np.asarray(a, "float64") for a in got[g]] for g in GRU_GATES}
+        pre = {g: (x @ W + bx, h0 @ U + bh) for g, (W, U, bx, bh) in blk.items()}
+        z, rr = sig(sum(pre["z"])), sig(sum(pre["r"]))
+        mine = z * h0 + (1 - z) * np.tanh(pre["h"][0] + rr * pre["h"][1])
+        worst = max(worst, _compare(mine, h1, case, "new state h_1 through the GRU equations with your blocks",
+                                    UNPACK_HINT, "keras.layers.GRU"))
+    return passed("unpack_gru_weights", len(cases), worst, "the new state of keras.layers.GRU")
 
 
 def _mask(rng, N, T, kind):
@@ -242,5 +253,6 @@ def check_masked_mean(fn, seed: int = 0) -> str:
     cases, worst = _mean_cases(int(seed)), 0.0
     for case, x, mask, expected in cases:
         got = call_learner(fn, case, x.copy(), mask.copy())
-        worst = max(worst, _compare(got, expected, case, "masked mean", MEAN_HINT))
+        worst = max(worst, _compare(got, expected, case, "masked mean", MEAN_HINT,
+                                    "keras.layers.GlobalAveragePooling1D with a mask"))
     return passed("masked_mean", len(cases), worst, "keras.layers.GlobalAveragePooling1D with a mask")
