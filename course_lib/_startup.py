@@ -26,10 +26,20 @@ HARMLESS = ("All log messages before absl::InitializeLog() is called are written
 NO_DRIVER_CONSEQUENCE = "failed call to cuInit:"
 
 
+def _cuda_driver_loadable() -> bool:
+    """True if the NVIDIA driver library (libcuda) can be loaded: a machine that may have a GPU."""
+    import ctypes
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
 def kept_lines(text: str) -> list[str]:
     """The stderr lines to show again: all but the known-harmless start-up lines."""
     lines = text.splitlines(keepends=True)
-    no_driver = any(HARMLESS[2] in line for line in lines)
+    no_driver = any(HARMLESS[2] in line for line in lines) or not _cuda_driver_loadable()
     return [line for line in lines
             if not any(h in line for h in HARMLESS) and not (no_driver and NO_DRIVER_CONSEQUENCE in line)]
 

@@ -12,11 +12,15 @@ I0000 00:00:1796228686.244189   26988 cudart_stub.cc:31] Could not find cuda dri
 CUINIT = "E0000 00:00:1796228690.216488   26988 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
 
 
-def test_only_the_known_start_up_lines_are_dropped():
+def test_only_the_known_start_up_lines_are_dropped(monkeypatch):
+    monkeypatch.setattr(_startup, "_cuda_driver_loadable", lambda: True)
     real = "E0000 00:00:1.0   1 gpu_device.cc:2] real trouble\n"
     assert _startup.kept_lines(NOISE + real + CUINIT) == [real]
     # with a CUDA driver library present, a cuInit failure is real news: it stays
     assert _startup.kept_lines(NOISE.splitlines(keepends=True)[1] + CUINIT) == [CUINIT]
+    # without one (a CPU machine: TF 2.20 prints the cuInit line without the driver line), it goes
+    monkeypatch.setattr(_startup, "_cuda_driver_loadable", lambda: False)
+    assert _startup.kept_lines(CUINIT) == []
 
 
 def _stderr_of_cells(sources):
