@@ -57,7 +57,7 @@ BATCH = quick.pick(quick=32, full=64)
 LR = quick.pick(quick=1e-3, full=2e-4)
 N_NN = quick.pick(quick=100, full=300)
 IMB_EPOCHS, IMB_D_FACTOR = 3, 10
-run = {"mode": quick.mode_name(), "profile": quick.profile_name(),
+run = {"mode": quick.mode_name(), "profile": quick.profile_name(), "precision": keras.config.dtype_policy().name,
        "machine": f"{platform.machine()}, {os.cpu_count()} cores, TF {tf.__version__}",
        "load_avg_start": round(os.getloadavg()[0], 2), "seeds": args.seeds}
 
