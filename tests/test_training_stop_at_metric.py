@@ -35,7 +35,7 @@ def first_epoch_at_or_below(target):
 @pytest.mark.parametrize("target", [30.0, 50.0, 17.0])
 def test_stops_after_the_first_epoch_that_reaches_the_target(target):
     stop = training.StopAtMetric("loss", target, mode="min")
-    hist = one_weight_model().fit(one_example(), epochs=20, callbacks=[stop], verbose=0)
+    hist = one_weight_model().fit(one_example(), epochs=20, callbacks=[stop], verbose=0, shuffle=False)
     expected = first_epoch_at_or_below(target)                     # 4, 3, 5
     np.testing.assert_allclose(hist.history["loss"], [loss_at_epoch(t) for t in range(1, expected + 1)], rtol=1e-4)
     assert stop.stopped_epoch == expected
@@ -43,20 +43,20 @@ def test_stops_after_the_first_epoch_that_reaches_the_target(target):
 
 def test_max_mode_and_an_unreached_target_run_every_epoch():
     stop = training.StopAtMetric("loss", 1000.0, mode="max")        # the loss never rises to 1000
-    hist = one_weight_model().fit(one_example(), epochs=6, callbacks=[stop], verbose=0)
+    hist = one_weight_model().fit(one_example(), epochs=6, callbacks=[stop], verbose=0, shuffle=False)
     assert len(hist.history["loss"]) == 6 and stop.stopped_epoch is None
     stop = training.StopAtMetric("loss", 90.0, mode="max")          # epoch 1's loss, 100, is >= 90
-    hist = one_weight_model().fit(one_example(), epochs=6, callbacks=[stop], verbose=0)
+    hist = one_weight_model().fit(one_example(), epochs=6, callbacks=[stop], verbose=0, shuffle=False)
     assert len(hist.history["loss"]) == 1 and stop.stopped_epoch == 1
 
 
 def test_reused_callback_forgets_the_last_run():
     stop = training.StopAtMetric("loss", 50.0, mode="min")
-    one_weight_model().fit(one_example(), epochs=6, callbacks=[stop], verbose=0)
+    one_weight_model().fit(one_example(), epochs=6, callbacks=[stop], verbose=0, shuffle=False)
     assert stop.stopped_epoch == first_epoch_at_or_below(50.0)
-    one_weight_model().fit(one_example(target=0.0), epochs=3, callbacks=[stop], verbose=0)   # loss stays 0 <= 50
+    one_weight_model().fit(one_example(target=0.0), epochs=3, callbacks=[stop], verbose=0, shuffle=False)   # loss stays 0 <= 50
     assert stop.stopped_epoch == 1
-    one_weight_model().fit(one_example(target=1000.0), epochs=2, callbacks=[stop], verbose=0)
+    one_weight_model().fit(one_example(target=1000.0), epochs=2, callbacks=[stop], verbose=0, shuffle=False)
     assert stop.stopped_epoch is None
 
 
@@ -73,14 +73,14 @@ class StopAfter(keras.callbacks.Callback):
 def test_never_cancels_another_callbacks_stop():
     # a callback that set stop_training = (metric reached) would turn the other callback's stop off again
     stop = training.StopAtMetric("loss", 0.001, mode="min")
-    hist = one_weight_model().fit(one_example(), epochs=10, callbacks=[StopAfter(2), stop], verbose=0)
+    hist = one_weight_model().fit(one_example(), epochs=10, callbacks=[StopAfter(2), stop], verbose=0, shuffle=False)
     assert len(hist.history["loss"]) == 2 and stop.stopped_epoch is None
 
 
 def test_works_through_training_fit_and_on_validation_metrics():
     stop = training.StopAtMetric("val_loss", 30.0, mode="min")    # validation after epoch t's step: (w_t - 10)^2
     _, hist = training.fit(one_weight_model(), one_example(), validation=one_example(), epochs=20,
-                           patience=None, callbacks=[stop], verbose=0)
+                           patience=None, callbacks=[stop], verbose=0, shuffle=False)
     expected = next(t for t in range(1, 100) if loss_at_epoch(t + 1) <= 30.0)
     assert len(hist.history["val_loss"]) == expected == stop.stopped_epoch
 
@@ -88,7 +88,7 @@ def test_works_through_training_fit_and_on_validation_metrics():
 def test_a_metric_that_is_not_logged_is_named():
     stop = training.StopAtMetric("accuracy", 0.9)
     with pytest.raises(ValueError, match=r"monitor 'accuracy' is not in the epoch logs, which hold \['loss'\]"):
-        one_weight_model().fit(one_example(), epochs=2, callbacks=[stop], verbose=0)
+        one_weight_model().fit(one_example(), epochs=2, callbacks=[stop], verbose=0, shuffle=False)
 
 
 @pytest.mark.parametrize("kwargs,match", [
