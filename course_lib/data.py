@@ -285,3 +285,31 @@ def spam_dataset(split: str = "train", batch_size: int = 32, subset: int | None 
     if shuffle if shuffle is not None else split == "train":
         ds = ds.shuffle(len(s), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# --------------------------------------------------------------------------- synthetic: marked-symbol recall
+
+def marked_recall(n: int, length: int, num_symbols: int = 4, seed: int = 0, lag: int | None = None):
+    """The long-range memory task of lesson 04: recall the symbol at the one marked step.
+
+    Each of the ``length`` steps holds one of ``num_symbols`` symbols (one-hot) plus a marker bit;
+    the marker is set at exactly one step, ``lag`` steps before the end (the last step has lag 1),
+    and the target is the symbol there. lag: an int in [1, length], or None for a lag drawn
+    uniformly from 1..length for each sequence. Generated from ``seed`` (numpy), no files.
+    Returns x float32 (n, length, num_symbols + 1) (the marker is the last feature), y int32 (n,).
+    """
+    n = _args.int_at_least("n", n)
+    length = _args.int_at_least("length", length)
+    num_symbols = _args.int_at_least("num_symbols", num_symbols, 2)
+    seed = _args.int_at_least("seed", seed, 0)
+    if lag is not None:
+        lag = _args.int_at_least("lag", lag, note=f" and <= length ({length}), or None")
+        if lag > length:
+            raise ValueError(f"lag must be an int in [1, length] = [1, {length}], or None, got {lag}")
+    r = np.random.default_rng(seed)
+    symbols = r.integers(0, num_symbols, (n, length))
+    x = np.zeros((n, length, num_symbols + 1), "float32")
+    x[..., :num_symbols] = np.eye(num_symbols, dtype="float32")[symbols]
+    lags = r.integers(1, length + 1, n) if lag is None else np.full(n, lag)
+    x[np.arange(n), length - lags, num_symbols] = 1.0
+    return x, symbols[np.arange(n), length - lags].astype("int32")
