@@ -152,9 +152,27 @@ def confusion_matrix(y_true, y_pred, class_names, normalize: bool = True, title:
 
 
 def filters(weights, ncols: int = 8, size: float = 0.9, title: str | None = None):
-    """First-layer conv filters. weights: (kh, kw, 1, F) or (kh, kw, C, F) -> shows channel 0."""
+    """First-layer conv filters on one diverging scale. weights: (kh, kw, C, F) -> channel 0 of each filter.
+
+    White is exactly 0, red positive, blue negative: the colour limits are -max|w| and +max|w| over
+    all the filters shown, so colours compare across filters; a colourbar gives the scale.
+    """
     w = _args.numeric_array("weights", weights, ndim=4, shape="(kh, kw, in_channels, filters)")
-    return image_grid(np.moveaxis(w[:, :, 0, :], -1, 0), ncols=ncols, size=size, cmap="bwr", title=title)
+    shown = np.moveaxis(w[:, :, 0, :], -1, 0)                  # (F, kh, kw)
+    ncols = min(_args.int_at_least("ncols", ncols), len(shown))
+    size = _args.positive_number("size", size)
+    limit = float(np.abs(shown).max()) or 1.0                  # all-zero filters: any symmetric scale
+    nrows = int(np.ceil(len(shown) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.8, size * nrows + (0.35 if title else 0.1)),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(shown):
+            im = ax.imshow(shown[i], cmap="bwr", vmin=-limit, vmax=limit)
+    fig.colorbar(im, ax=axes, shrink=0.9, label="weight")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
 
 
 def feature_maps(maps, ncols: int = 8, size: float = 0.9, title: str | None = None):
