@@ -3,14 +3,14 @@
 Modules, one concern each:
     quick       the COURSE_QUICK switch and the sizes it selects
     runtime     environment report, seeds, precision policy, tf.distribute strategy
-    data        offline, checksummed Fashion-MNIST and SpamAssassin
+    data        offline, checksummed Fashion-MNIST and SpamAssassin; the synthetic memory task
     training    a thin wrapper over keras fit (strategy, tf.data, callbacks)
     plots       image grids, training curves, confusion matrices, ...
     metrics     the spam classifiers' report (precision, recall, F1, hard-ham false positives)
     evaluation  generative models: Fréchet distance, class coverage, nearest neighbours
     gradcheck   numerical gradient checks against analytic and tf.GradientTape gradients
     pretrained  the offline pretrained MiniLM encoder
-    models      reusable Keras models (CNN, text classifiers, GAN, tiny BERT)
+    models      reusable Keras models (CNN, text classifiers, memory-task RNN, GAN, tiny BERT)
     checks      exercise checkers: the learner's function against Keras/TF on random cases
     nbtools     notebook maintenance: the generated setup cell, quick-mode runs
 """

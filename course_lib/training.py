@@ -354,3 +354,37 @@ def predict_classes(model: keras.Model, dataset: tf.data.Dataset):
     if not preds:
         raise ValueError("dataset is empty: it yields no batches")
     return np.concatenate(ys), np.concatenate(preds)
+
+
+class StopAtMetric(keras.callbacks.Callback):
+    """Stop training after the first epoch whose logged ``monitor`` reaches ``target``.
+
+    monitor: a name in the epoch logs, e.g. "accuracy", "val_accuracy", "loss".
+    mode: "max" stops when the value is >= target (accuracies), "min" when it is <= target (losses).
+    After training, ``stopped_epoch`` is the (1-based) epoch it stopped after, or None if the target
+    was never reached. Keras' ``EarlyStopping`` stops when a metric has stopped improving; this one
+    stops when it is good enough, which saves the remaining epochs of an easy run. It never cancels
+    a stop that another callback asked for.
+    """
+
+    def __init__(self, monitor: str = "accuracy", target: float = 0.99, mode: str = "max"):
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"monitor must be the name of a logged metric, such as 'accuracy', got {monitor!r}")
+        super().__init__()
+        self.monitor = monitor
+        self.target = _args.number_in("target", target)
+        self.mode = _args.one_of("mode", mode, ("max", "min"))
+        self.stopped_epoch = None
+
+    def on_train_begin(self, logs=None):
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.monitor not in logs:
+            raise ValueError(f"StopAtMetric: monitor {self.monitor!r} is not in the epoch logs, which hold "
+                             f"{sorted(logs)} (compile the model with metrics=[...] to log it)")
+        value = float(logs[self.monitor])
+        if (value >= self.target) if self.mode == "max" else (value <= self.target):
+            self.model.stop_training = True
+            self.stopped_epoch = epoch + 1

@@ -1,1 +1,1 @@
-"""Reusable Keras models, one module per family (cnn, text, gan, bert)."""
+"""Reusable Keras models, one module per family (cnn, text, rnn, gan, bert)."""
