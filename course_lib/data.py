@@ -289,6 +289,28 @@ def spam_dataset(split: str = "train", batch_size: int = 32, subset: int | None 
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+# --------------------------------------------------------------------------- GAN input pipeline
+
+def gan_dataset(x: np.ndarray, batch_size: int = 64, seed: int = 0):
+    """An endless tf.data pipeline of real images for GAN training: float32 (b, H, W, 1) in [-1, 1].
+
+    x: uint8 images (N, H, W), pixel values 0..255 (e.g. from ``load_fashion_mnist``); they are
+    scaled to [-1, 1], the range of a tanh generator. The pipeline shuffles all N images with a
+    fixed ``seed`` (a new order on every pass), repeats forever, cuts full batches of ``batch_size``
+    (drop_remainder: every batch has the same shape) and prefetches. It never ends, so pass
+    ``steps_per_epoch`` to ``fit``. batch_size must not exceed N (a batch would hold an image twice).
+    """
+    import tensorflow as tf
+
+    images = images_to_float(x) * 2 - 1                  # (N, H, W, 1) float32 in [-1, 1]
+    batch_size = _args.int_at_least("batch_size", batch_size)
+    if batch_size > len(images):
+        raise ValueError(f"batch_size must be at most the number of images ({len(images)}), got {batch_size}")
+    seed = _args.int_at_least("seed", seed, 0)
+    return (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed).repeat()
+            .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+
+
 # --------------------------------------------------------------------------- synthetic: marked-symbol recall
 
 def marked_recall(n: int, length: int, num_symbols: int = 4, seed: int = 0, lag: int | None = None):
