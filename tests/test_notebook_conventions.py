@@ -50,7 +50,9 @@ def test_committed_with_clean_outputs(path):
     assert path.stat().st_size < 3_000_000, "keep committed notebooks small"
     code_cells = [c for c in nb["cells"] if c["cell_type"] == "code" and _src(c).strip()]
     counts = [c["execution_count"] for c in code_cells]
-    assert all(counts) and counts == sorted(counts), "run top to bottom before committing"
+    assert all(counts) and all(a < b for a, b in zip(counts, counts[1:])), "run top to bottom before committing"
+    missing = [i for i, c in enumerate(nb["cells"]) if not c.get("id")]
+    assert not missing, f"cells without an id (nbformat 4.5 requires one): {missing}"
     for c in code_cells:
         for out in c.get("outputs", []):
             assert out["output_type"] != "error", f"stored error output in: {_src(c)[:80]}"
