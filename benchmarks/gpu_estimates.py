@@ -50,8 +50,8 @@ def recipes():
     out = []
     cnn = build_cnn(filters=(32, 64), convs_per_block=2)
     f = forward_flops(cnn, [tf.TensorSpec((1, 28, 28, 1), tf.float32)])
-    images = 20 * 54_000                                   # 20 epochs of the 54,000 training images
-    out.append(("01", f"deeper CNN ({cnn.count_params():,} params), 20 epochs x 54,000 images",
+    images = 15 * 54_000                                   # 15 epochs of the 54,000 training images
+    out.append(("01", f"deeper CNN ({cnn.count_params():,} params), 15 epochs x 54,000 images",
                 3 * f * images + f * 20 * 6_000, 20 * (-(-54_000 // 128))))   # + validation (forward only)
 
     g, d = G.build_generator(64, 32), G.build_discriminator(32)
