@@ -57,7 +57,7 @@ def recipes():
     g, d = G.build_generator(64, 32), G.build_discriminator(32)
     fg = forward_flops(g, [tf.TensorSpec((1, 64), tf.float32)])
     fd = forward_flops(d, [tf.TensorSpec((1, 28, 28, 1), tf.float32)])
-    steps, batch = 40 * 938, 64
+    steps, batch = 20 * 938, 64
     # per example and step: D on real + fake (fwd + bwd), G forward for D's step; G step: G and D fwd + bwd
     per_example = 3 * fd * 2 + fg + 3 * (fg + fd)
     out.append(("05", f"DCGAN width 32, {steps:,} steps x batch {batch}", per_example * steps * batch, steps))

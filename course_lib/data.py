@@ -7,6 +7,8 @@ file, the expected checksum and how to restore it. Provenance and licences: ``da
 Shapes:
     load_fashion_mnist(split)       -> x: uint8 (N, 28, 28), y: uint8 (N,)
     fashion_mnist_dataset(split, b) -> tf.data of (float32 (b, 28, 28, 1) in [0, 1], int32 (b,))
+    fashion_mnist_train_validation(b, validation) -> (train, validation): two such tf.data pipelines
+    train_validation_split(labels, validation)    -> (train_idx int64 (N - n_val,), val_idx int64 (n_val,))
     load_spam(split)                -> SpamSplit(texts: list[str] (N,), labels: int32 (N,), groups (N,), ids)
     spam_dataset(split, b)          -> tf.data of (string (b,), int32 (b,))
 """
@@ -287,6 +289,28 @@ def spam_dataset(split: str = "train", batch_size: int = 32, subset: int | None 
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+# --------------------------------------------------------------------------- GAN input pipeline
+
+def gan_dataset(x: np.ndarray, batch_size: int = 64, seed: int = 0):
+    """An endless tf.data pipeline of real images for GAN training: float32 (b, H, W, 1) in [-1, 1].
+
+    x: uint8 images (N, H, W), pixel values 0..255 (e.g. from ``load_fashion_mnist``); they are
+    scaled to [-1, 1], the range of a tanh generator. The pipeline shuffles all N images with a
+    fixed ``seed`` (a new order on every pass), repeats forever, cuts full batches of ``batch_size``
+    (drop_remainder: every batch has the same shape) and prefetches. It never ends, so pass
+    ``steps_per_epoch`` to ``fit``. batch_size must not exceed N (a batch would hold an image twice).
+    """
+    import tensorflow as tf
+
+    images = images_to_float(x) * 2 - 1                  # (N, H, W, 1) float32 in [-1, 1]
+    batch_size = _args.int_at_least("batch_size", batch_size)
+    if batch_size > len(images):
+        raise ValueError(f"batch_size must be at most the number of images ({len(images)}), got {batch_size}")
+    seed = _args.int_at_least("seed", seed, 0)
+    return (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed).repeat()
+            .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+
+
 # --------------------------------------------------------------------------- synthetic: marked-symbol recall
 
 def marked_recall(n: int, length: int, num_symbols: int = 4, seed: int = 0, lag: int | None = None):
@@ -313,3 +337,55 @@ def marked_recall(n: int, length: int, num_symbols: int = 4, seed: int = 0, lag:
     lags = r.integers(1, length + 1, n) if lag is None else np.full(n, lag)
     x[np.arange(n), length - lags, num_symbols] = 1.0
     return x, symbols[np.arange(n), length - lags].astype("int32")
+
+
+# --------------------------------------------------------------------------- validation split
+
+def train_validation_split(labels, validation: float = 0.1, seed: int = 0):
+    """Split N examples into disjoint train and validation index sets, class proportions kept.
+
+    labels: class labels (N,), N >= 2 (ints or strings). validation: the held-out fraction, in (0, 1):
+    the validation set gets round(validation * N) examples (at least 1, at most N - 1), chosen by
+    ``stratified_indices`` so each class keeps its share. The same (labels, validation, seed) always
+    gives the same split. Returns (train_idx int64 (N - n_val,), val_idx int64 (n_val,)), both
+    sorted; together they hold every index 0..N-1 once.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) < 2:
+        raise ValueError(f"labels must be a 1-D array of at least 2 examples (one to train on, one to "
+                         f"validate), got shape {labels.shape}")
+    validation = _args.number_in("validation", validation, 0, 1, low_open=True, high_open=True)
+    seed = _args.int_at_least("seed", seed, 0)
+    n_val = min(max(int(np.floor(validation * len(labels) + 0.5)), 1), len(labels) - 1)
+    val_idx = stratified_indices(labels, n_val, seed)
+    train_idx = np.setdiff1d(np.arange(len(labels)), val_idx)
+    return train_idx.astype("int64"), val_idx.astype("int64")
+
+
+def _images_dataset(x, y, batch_size: int, shuffle: bool, seed: int):
+    """uint8 (N, 28, 28), labels (N,) -> cached, batched, prefetched tf.data of (float32 (b, 28, 28, 1), int32 (b,))."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((images_to_float(x), y.astype("int32"))).cache()
+    if shuffle:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def fashion_mnist_train_validation(batch_size: int = 128, validation: float = 0.1,
+                                   subset: int | None = None, seed: int = 0):
+    """Fashion-MNIST's training split cut in two tf.data pipelines: ``(train, validation)``.
+
+    Both yield (float32 (b, 28, 28, 1) in [0, 1], int32 (b,)), cached, batched and prefetched.
+    validation: the held-out fraction in (0, 1), chosen by ``train_validation_split`` (stratified,
+    seeded); those images come in file order, never shuffled. The train pipeline holds the rest,
+    reshuffled every epoch from ``seed``. subset: first keep a class-stratified subset of that many
+    training images, as ``load_fashion_mnist`` does. The official test split stays untouched:
+    ``fashion_mnist_dataset("test")``.
+    """
+    batch_size = _args.int_at_least("batch_size", batch_size)
+    validation = _args.number_in("validation", validation, 0, 1, low_open=True, high_open=True)
+    x, y = load_fashion_mnist("train", subset, seed)
+    train_idx, val_idx = train_validation_split(y, validation, seed)
+    return (_images_dataset(x[train_idx], y[train_idx], batch_size, True, seed),
+            _images_dataset(x[val_idx], y[val_idx], batch_size, False, seed))

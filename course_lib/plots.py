@@ -152,9 +152,27 @@ def confusion_matrix(y_true, y_pred, class_names, normalize: bool = True, title:
 
 
 def filters(weights, ncols: int = 8, size: float = 0.9, title: str | None = None):
-    """First-layer conv filters. weights: (kh, kw, 1, F) or (kh, kw, C, F) -> shows channel 0."""
+    """First-layer conv filters on one diverging scale. weights: (kh, kw, C, F) -> channel 0 of each filter.
+
+    White is exactly 0, red positive, blue negative: the colour limits are -max|w| and +max|w| over
+    all the filters shown, so colours compare across filters; a colourbar gives the scale.
+    """
     w = _args.numeric_array("weights", weights, ndim=4, shape="(kh, kw, in_channels, filters)")
-    return image_grid(np.moveaxis(w[:, :, 0, :], -1, 0), ncols=ncols, size=size, cmap="bwr", title=title)
+    shown = np.moveaxis(w[:, :, 0, :], -1, 0)                  # (F, kh, kw)
+    ncols = min(_args.int_at_least("ncols", ncols), len(shown))
+    size = _args.positive_number("size", size)
+    limit = float(np.abs(shown).max()) or 1.0                  # all-zero filters: any symmetric scale
+    nrows = int(np.ceil(len(shown) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.8, size * nrows + (0.35 if title else 0.1)),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(shown):
+            im = ax.imshow(shown[i], cmap="bwr", vmin=-limit, vmax=limit)
+    fig.colorbar(im, ax=axes, shrink=0.9, label="weight")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
 
 
 def feature_maps(maps, ncols: int = 8, size: float = 0.9, title: str | None = None):
@@ -165,3 +183,90 @@ def feature_maps(maps, ncols: int = 8, size: float = 0.9, title: str | None = No
     if m.ndim != 3:
         raise ValueError(f"maps must have shape (H, W, C), got {m.shape}")
     return image_grid(np.moveaxis(m, -1, 0), ncols=ncols, size=size, cmap="viridis", title=title)
+
+
+# --------------------------------------------------------------------------- computational graphs (lesson 03)
+
+_NODE_ATTRS = ("data", "grad", "_parents", "_op", "label")
+
+
+def _graph_nodes(root) -> list:
+    """Every node that ``root`` depends on, parents before children (a depth-first topological order).
+
+    Checks each node for the attributes draw_graph reads; iterative, so deep graphs do not hit
+    Python's recursion limit."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        v, parents_done = stack.pop()
+        if parents_done:
+            order.append(v)
+            continue
+        if id(v) in seen:
+            continue
+        missing = [a for a in _NODE_ATTRS if not hasattr(v, a)]
+        if missing:
+            where = "root" if v is root else "a node of root's graph"
+            raise TypeError(f"{where} must be a scalar-autograd node with attributes {', '.join(_NODE_ATTRS)} "
+                            f"(like lesson 03's Value); {type(v).__name__} has no {', '.join(missing)}")
+        seen.add(id(v))
+        stack.append((v, True))
+        stack.extend((p, False) for p in reversed(tuple(v._parents)))
+    return order
+
+
+def _graph_layout(order) -> dict:
+    """{id(node): (column, height)}. Column = the longest path from an input; within a column, a node
+    whose parents sit higher is drawn higher (ties keep the topological order), so arrows between
+    neighbouring columns of a tree do not cross."""
+    depth, cols = {}, {}
+    for v in order:                                   # parents first, so their depth is known
+        depth[id(v)] = 1 + max((depth[id(p)] for p in v._parents), default=-1)
+        cols.setdefault(depth[id(v)], []).append(v)
+    pos = {}
+    for d in sorted(cols):
+        col = sorted(cols[d], key=lambda v: -np.mean([pos[id(p)][1] for p in v._parents]) if v._parents else 0.0)
+        for i, v in enumerate(col):                   # the first node of the sorted column goes on top
+            pos[id(v)] = (d, (len(col) - 1) / 2 - i)
+    return pos
+
+
+def draw_graph(root, ax=None, title: str | None = None):
+    """Computational graph of a scalar-autograd node, inputs on the left, ``root`` on the right.
+
+    root: a node with attributes data (float), grad (float), _parents (tuple of nodes), _op (str, ""
+    for an input) and label (str), like lesson 03's Value or micrograd's. Each box shows the operation,
+    the label, the value and the gradient; one arrow per use, so a parent used twice by the same node
+    gets two arrows, bent apart. ax: a matplotlib Axes to draw in (default: a new figure).
+    Returns the figure.
+    """
+    from matplotlib.axes import Axes
+    from matplotlib.patches import FancyArrowPatch
+
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+    order = _graph_nodes(root)
+    pos = _graph_layout(order)
+    n_cols = 1 + max(p[0] for p in pos.values())
+    n_rows = max(sum(1 for p in pos.values() if p[0] == c) for c in range(n_cols))
+    if ax is None:
+        ax = plt.subplots(figsize=(min(10, 1.6 * n_cols + 1), min(8, 0.9 * n_rows + 1)))[1]
+    for v in order:
+        parents = list(v._parents)
+        for k, p in enumerate(parents):
+            uses = [i for i, q in enumerate(parents) if q is p]          # this parent's uses by v
+            rad = 0.0 if len(uses) == 1 else 0.3 * (uses.index(k) - (len(uses) - 1) / 2)
+            ax.add_patch(FancyArrowPatch(pos[id(p)], pos[id(v)], arrowstyle="->", mutation_scale=10, color="0.5",
+                                         connectionstyle=f"arc3,rad={rad}", shrinkA=18, shrinkB=18))
+    for v in order:
+        (x, y), head = pos[id(v)], (v._op or "input") + (f" {v.label}" if v.label else "")
+        ax.text(x, y, f"{head}\n{v.data:.3g}\ngrad {v.grad:.3g}", ha="center", va="center", fontsize=7,
+                bbox=dict(boxstyle="round", fc="#dbe9f6" if v._parents else "#fde9c9", ec="0.4"))
+    heights = [p[1] for p in pos.values()]
+    ax.set_xlim(-0.6, n_cols - 0.4)
+    ax.set_ylim(min(heights) - 0.7, max(heights) + 0.7)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax.figure

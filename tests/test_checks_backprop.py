@@ -193,6 +193,23 @@ def test_complex_step_refuses_centred_differences_at_their_best_step():
         bp.check_complex_step_gradient(centred_differences)
 
 
+def test_complex_step_scalar_case_passes_a_random_0d_dout_and_refuses_dout_taken_as_one():
+    seen = []
+
+    def spy(f, x, dout, h):
+        seen.append(dout)
+        return complex_step_ok(f, x, dout, h)
+    bp.check_complex_step_gradient(spy)
+    scalar = [d for d in seen if np.ndim(d) == 0]
+    assert len(scalar) == 1 and isinstance(scalar[0], np.ndarray) and abs(float(scalar[0]) - 1.0) > 1e-3
+
+    def dout_one_for_scalars(f, x, dout, h):
+        return complex_step_ok(f, x, dout if np.ndim(dout) else np.float64(1.0), h)
+    with pytest.raises(CheckFailure, match=r"\[scalar log-sum-exp: x\(5,\), dout\(\), h=1e-20\] complex-step "
+                                           r"gradient differs.*random 0-d array \(not 1.0\)"):
+        bp.check_complex_step_gradient(dout_one_for_scalars)
+
+
 def test_complex_step_refuses_a_changed_x_and_a_complex_result():
     def scales_x(f, x, dout, h):
         g = complex_step_ok(f, x, dout, h)

