@@ -77,3 +77,114 @@ def test_learns_on_a_small_batch():
     model.fit(x, y, batch_size=64, epochs=30, verbose=0)
     # Evaluated in inference mode, so this also checks the BatchNorm moving statistics caught up.
     assert model.evaluate(x, y, verbose=0) < 0.5 * first
+
+
+# --------------------------------------------------------------------------- head, padding, convs per block
+
+def _last_feature_map(model):
+    """The output of the last conv block (before the head), as (H, W, C)."""
+    head = "global_pool" if any(l.name == "global_pool" for l in model.layers) else "flatten"
+    return tuple(model.get_layer(head).input.shape[1:])
+
+
+def test_gap_head_parameter_count_and_no_dense_hidden_layer():
+    model = build_cnn(filters=(32, 64, 128), convs_per_block=1, head="gap", dense_units=0)
+    convs = _conv_params(3, 1, 32, False) + _conv_params(3, 32, 64, False) + _conv_params(3, 64, 128, False)
+    bn = 4 * (32 + 64 + 128)
+    assert model.count_params() == convs + bn + (128 + 1) * 10
+    assert not any(isinstance(l, (keras.layers.Flatten,)) for l in model.layers)
+    assert [l.name for l in model.layers if isinstance(l, keras.layers.Dense)] == ["logits_raw"]
+    # the global pooling replaces the last block's down-sampling: 28 -> 14 -> 7, then the mean over 7x7
+    assert [l.name for l in model.layers if isinstance(l, keras.layers.MaxPooling2D)] == ["block1_pool", "block2_pool"]
+    assert _last_feature_map(model) == (7, 7, 128)
+    assert model.get_layer("global_pool").output.shape[1:] == (128,)
+
+
+def test_gap_head_is_the_mean_of_the_last_feature_map():
+    keras.utils.set_random_seed(1)
+    model = build_cnn(filters=(4, 6), convs_per_block=1, head="gap", dense_units=0, batchnorm=False, dropout=0.0)
+    x = np.random.default_rng(0).random((3, 28, 28, 1)).astype("float32")
+    features = keras.Model(model.input, model.get_layer("block2_relu1").output)(x)
+    w, b = model.get_layer("logits_raw").get_weights()
+    expected = np.mean(np.asarray(features), axis=(1, 2)) @ w + b
+    np.testing.assert_allclose(model(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_gap_head_keeps_an_optional_hidden_dense_layer():
+    model = build_cnn(filters=(8, 16), convs_per_block=1, head="gap", dense_units=32)
+    assert model.get_layer("dense").input.shape[-1] == 16
+    assert model.count_params() - build_cnn(filters=(8, 16), convs_per_block=1, head="gap",
+                                            dense_units=0).count_params() == (16 + 1) * 32 + (32 + 1) * 10 - (16 + 1) * 10
+
+
+def test_convs_per_block_per_block():
+    model = build_cnn(filters=(8, 16, 32), convs_per_block=(1, 2, 3), head="gap", dense_units=0)
+    convs = [l.name for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    assert convs == ["block1_conv1", "block2_conv1", "block2_conv2", "block3_conv1", "block3_conv2", "block3_conv3"]
+    assert build_cnn(convs_per_block=(2, 2)).count_params() == build_cnn().count_params()
+
+
+def test_valid_padding_shrinks_every_conv_and_keeps_the_parameters():
+    same = build_cnn(filters=(32, 64, 128), convs_per_block=1, head="gap", dense_units=0)
+    valid = build_cnn(filters=(32, 64, 128), convs_per_block=1, head="gap", dense_units=0, padding="valid")
+    sides = [valid.get_layer(n).output.shape[1] for n in ("block1_conv1", "block1_pool", "block2_conv1",
+                                                          "block2_pool", "block3_conv1")]
+    assert sides == [26, 13, 11, 5, 3]     # 28 - 2 = 26, //2 = 13, - 2 = 11, //2 = 5, - 2 = 3
+    assert valid.count_params() == same.count_params()
+    assert valid(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 10)
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("downsample", ["maxpool", "avgpool", "stride", "none"])
+@pytest.mark.parametrize("head", ["flatten", "gap"])
+def test_size_check_agrees_with_keras(padding, downsample, head):
+    """For each input side, build_cnn either builds (and Keras' last feature map is >= 1 pixel, with the
+    side the check computed) or refuses with the smallest side that works."""
+    from course_lib.models.cnn import _last_side
+
+    kw = dict(filters=(4, 4, 4), convs_per_block=(1, 2, 1), kernel_size=3, padding=padding,
+              downsample=downsample, head=head, dense_units=0)
+    n_down = 3 - (head == "gap")
+    for side in (1, 3, 5, 8, 11, 16, 21, 28):
+        expected = _last_side(side, (1, 2, 1), 3, padding, downsample, n_down)
+        if expected >= 1:
+            model = build_cnn(input_shape=(side, side + 3, 1), **kw)
+            assert _last_feature_map(model)[0] == expected, side
+        else:
+            with pytest.raises(ValueError, match=r"too small .* must be >= (\d+)") as err:
+                build_cnn(input_shape=(side, 40, 1), **kw)
+            smallest = int(str(err.value).rsplit(">= ", 1)[1])
+            assert smallest > side
+            build_cnn(input_shape=(smallest, smallest, 1), **kw)       # the stated minimum works
+            if smallest > 1:
+                with pytest.raises(ValueError, match="too small"):
+                    build_cnn(input_shape=(smallest - 1, smallest - 1, 1), **kw)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(head="avg"), "head must be one of"),
+    (dict(padding="full"), "padding must be one of"),
+    (dict(filters=(8, 16, 32), convs_per_block=(1, 2)), r"one per block \(3 values"),
+    (dict(filters=(8, 16), convs_per_block=(1, 0)), "convs_per_block must be a positive int"),
+    (dict(filters=(8, 16), convs_per_block=(1, 1.5)), "convs_per_block must be a positive int"),
+    (dict(input_shape=(9, 9, 1), padding="valid"), "with valid padding: height and width must be >= 16"),
+])
+def test_bad_new_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build_cnn(**kwargs)
+
+
+def test_gap_valid_variant_learns_on_a_small_batch():
+    """The lesson's recipe family (global pooling, valid padding): 40 Adam steps on 64 images halve the loss
+    (inference mode) and fit most of them."""
+    keras.utils.set_random_seed(0)
+    xs, y = data.load_fashion_mnist("train", subset=64)
+    x = data.images_to_float(xs)
+    model = build_cnn(filters=(8, 16, 32), convs_per_block=1, head="gap", dense_units=0, dropout=0.0,
+                      padding="valid")
+    model.compile(keras.optimizers.Adam(1e-2), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    first, _ = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, batch_size=64, epochs=40, verbose=0)
+    loss, acc = model.evaluate(x, y, verbose=0)
+    assert loss < 0.5 * first and acc > 0.5, (first, loss, acc)
