@@ -1,6 +1,7 @@
 """Colab, simulated on this machine: the notebooks' real setup cell against Colab's preinstalled stack.
 
-    python tests/hosted/simulate_colab.py [--image 2026-08-19|2026-07] [--workdir DIR] [--python PYTHON] [--suite]
+    python tests/hosted/simulate_colab.py [--image 2026-08-19|2026-07] [--workdir DIR] [--python PYTHON]
+                                          [--suite [--notebooks-profile cpu|t4]]
 
 --image picks the Colab image (default: the current one, 2026-08-19, Python 3.13, which .ci/run uses;
 2026-07 is the earlier Python 3.12 image with NumPy 2.0.2, tests/fixtures/colab/2026-07/).
@@ -18,7 +19,10 @@
    it must heal. A third run must install nothing. A wrong branch must fail with a clear message.
 5. With --suite: the oldest supported stack. Installs the test tools (Colab's pytest is kept) and
    runs the whole test suite (unit tests and every notebook in quick mode) in the clone, on Colab's
-   versions.
+   versions. With --notebooks-profile t4 the notebooks run under a simulated T4
+   (COURSE_SIMULATE_GPU=t4: the GPU profile, mixed_float16 and the GPU recipes at quick sizes), which
+   is what a learner on a Colab T4 runs: Colab's stack and a T4's profile together. .ci/run does this,
+   so one pass over the notebooks checks both the oldest stack and the T4 profile.
 
 Prints what it checked and exits non-zero on the first failure. Needs network access to PyPI only.
 """
@@ -207,6 +211,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", type=Path, default=None, help="keep the venv here (reused when unchanged)")
     ap.add_argument("--python", default=None, help="interpreter for the venv (default: the image's, 3.13 or 3.12)")
     ap.add_argument("--suite", action="store_true", help="also run the whole test suite on this stack")
+    ap.add_argument("--notebooks-profile", choices=("cpu", "t4"), default="cpu",
+                    help="with --suite: run the notebooks in the CPU profile, or under a simulated T4")
     args = ap.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="colab-sim-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -246,16 +252,23 @@ def main(argv=None) -> int:
     log(f"setup-cell checks passed in {time.time() - start:.0f} s")
 
     if args.suite:
-        t = time.time()
         run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c", colab_constraints(workdir, args.image),
              "nbval>=0.11,<0.12", "pytest-xdist>=3.5,<4"])
         suite_env = {k: v for k, v in env.items() if k not in ("IPYTHONDIR", "COURSE_SIM_DIR")}
         suite_env.pop("COURSE_QUICK")
-        proc = run([py, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-q"],
-                   cwd=home, env=suite_env, check=False)
-        log(f"Colab image {args.image}'s stack: test suite exit {proc.returncode} in {time.time() - t:.0f} s")
-        if proc.returncode:
-            return proc.returncode
+        pytest = [py, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-q"]
+        if args.notebooks_profile == "cpu":
+            runs = [("the whole test suite", pytest, suite_env)]
+        else:   # float16 has no fast kernels on this CPU: a cell may take 2-3x longer, so 900 s per cell
+            runs = [("the unit tests", pytest + ["tests"], suite_env),
+                    ("every notebook under a simulated T4", pytest + ["notebooks", "--nbval-cell-timeout=900"],
+                     {**suite_env, "COURSE_SIMULATE_GPU": "t4"})]
+        for what, cmd, run_env in runs:
+            t = time.time()
+            proc = run(cmd, cwd=home, env=run_env, check=False)
+            log(f"Colab image {args.image}'s stack: {what}: exit {proc.returncode} in {time.time() - t:.0f} s")
+            if proc.returncode:
+                return proc.returncode
     return 0
 
 
