@@ -21,8 +21,9 @@
    runs the whole test suite (unit tests and every notebook in quick mode) in the clone, on Colab's
    versions. With --notebooks-profile t4 the notebooks run under a simulated T4
    (COURSE_SIMULATE_GPU=t4: the GPU profile, mixed_float16 and the GPU recipes at quick sizes), which
-   is what a learner on a Colab T4 runs: Colab's stack and a T4's profile together. .ci/run does this,
-   so one pass over the notebooks checks both the oldest stack and the T4 profile.
+   is what a learner on a Colab T4 runs: Colab's stack and a T4's profile together. Not a CI step: on
+   a CPU without AVX-512, TensorFlow 2.20's float16 kernels are about 14x slower than 2.21's, and a
+   single training cell passes the 900 s limit (benchmarks/RESULTS.md, 2026-12-06).
 
 Prints what it checked and exits non-zero on the first failure. Needs network access to PyPI only.
 """
