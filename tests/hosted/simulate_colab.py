@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import importlib.util
 import json
 import os
 import shutil
@@ -99,6 +100,16 @@ def preinstalled(image: str = "2026-08-19") -> list[str]:
     return [freeze[norm(l.split("==")[0])] for l in current]
 
 
+def installer(py: Path) -> list:
+    """The command that installs packages into the venv of ``py``: uv when this interpreter has it (the
+    README's install puts it in .venv; about 4x faster than pip here), pip otherwise. Either way the
+    same pins. The setup cell under test still uses its own pip, as on Colab."""
+    if importlib.util.find_spec("uv"):
+        # --no-config: Colab's package set as it is, without this project's [tool.uv] exclusions
+        return [sys.executable, "-m", "uv", "pip", "install", "-q", "--no-config", "--python", str(py)]
+    return [py, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+
+
 def build_venv(workdir: Path, python: str, image: str = "2026-08-19") -> Path:
     venv = workdir / "venv"
     py = venv / "bin" / "python"
@@ -111,9 +122,8 @@ def build_venv(workdir: Path, python: str, image: str = "2026-08-19") -> Path:
     run([python, "-m", "venv", venv])
     cons = colab_constraints(workdir, image)
     start = time.time()
-    run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", *[w for w in wanted if w.split("==")[0] in
-         ("pip", "setuptools", "wheel", "packaging")]])
-    run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c", cons, *wanted])
+    run([*installer(py), *[w for w in wanted if w.split("==")[0] in ("pip", "setuptools", "wheel", "packaging")]])
+    run([*installer(py), "-c", cons, *wanted])
     site = run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                capture_output=True, text=True).stdout.strip()
     shutil.copytree(FIXTURE / "google_colab_stub" / "google", Path(site) / "google", dirs_exist_ok=True)
@@ -253,8 +263,7 @@ def main(argv=None) -> int:
     log(f"setup-cell checks passed in {time.time() - start:.0f} s")
 
     if args.suite:
-        run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c", colab_constraints(workdir, args.image),
-             "nbval>=0.11,<0.12", "pytest-xdist>=3.5,<4"])
+        run([*installer(py), "-c", colab_constraints(workdir, args.image), "nbval>=0.11,<0.12", "pytest-xdist>=3.8,<4"])
         suite_env = {k: v for k, v in env.items() if k not in ("IPYTHONDIR", "COURSE_SIM_DIR")}
         suite_env.pop("COURSE_QUICK")
         pytest = [py, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-q"]
