@@ -106,7 +106,8 @@ def installer(py: Path) -> list:
     same pins. The setup cell under test still uses its own pip, as on Colab."""
     if importlib.util.find_spec("uv"):
         # --no-config: Colab's package set as it is, without this project's [tool.uv] exclusions
-        return [sys.executable, "-m", "uv", "pip", "install", "-q", "--no-config", "--python", str(py)]
+        return [sys.executable, "-m", "uv", "pip", "install", "-q", "--compile-bytecode", "--no-config",
+                "--python", str(py)]
     return [py, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
 
 
