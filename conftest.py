@@ -18,23 +18,23 @@ collect_ignore_glob = ["tests/fixtures/*", "classroom/*"]
 
 # With `--dist loadfile` each file goes to one worker, in collection order (pyproject.toml turns off
 # xdist's reordering by test count). Starting the longest files first keeps one worker from being left
-# with a long file at the end. Measured worker seconds (quick mode, 2026-12-06), longest first; files
+# with a long file at the end. Worker seconds in a fresh-clone run (quick mode, 2026-12-06); files
 # not listed keep their order after these.
 SLOWEST_FIRST = [
-    "tests/test_classroom.py",                      # ~80 s: nbgrader grading a class of attacks
+    "notebooks/02_pooling.ipynb",                   # ~75 s (two CNNs on a 36x36 canvas)
     "notebooks/06_bert_classification.ipynb",       # ~65 s
-    "notebooks/02_pooling.ipynb",                   # ~60 s
-    "notebooks/05_gan.ipynb",                       # ~50 s
-    "notebooks/04_rnn_lstm.ipynb",                  # ~30 s
+    "tests/test_classroom.py",                      # ~65 s: nbgrader grading a class of attacks
+    "notebooks/05_gan.ipynb",                       # ~55 s
+    "notebooks/04_rnn_lstm.ipynb",                  # ~35 s
     "notebooks/01_convolution.ipynb",               # ~20 s
-    "notebooks/03_backprop.ipynb",                  # ~20 s
     "tests/test_gan.py",                            # ~20 s
-    "tests/test_models_cnn.py",                     # ~20 s
-    "tests/test_classroom_lessons.py",              # ~20 s
-    "tests/test_models_bert.py",                    # ~18 s
+    "tests/test_models_bert.py",                    # ~20 s
+    "notebooks/03_backprop.ipynb",                  # ~20 s
+    "tests/test_models_cnn.py",                     # ~18 s
+    "tests/test_classroom_lessons.py",              # ~16 s
     "tests/test_multidevice.py",                    # ~15 s
-    "tests/test_sandbox.py",                        # ~14 s
-    "tests/test_training.py",                       # ~13 s
+    "tests/test_sandbox.py",                        # ~15 s
+    "tests/test_training.py",                       # ~12 s
 ]
 
 
