@@ -1,10 +1,18 @@
 """Test-suite settings: quick mode everywhere, quiet TensorFlow, non-interactive matplotlib, and, under
-pytest-xdist, the slowest files first."""
+pytest-xdist, the cores split between the workers and the slowest files first."""
 import os
 
 os.environ["COURSE_QUICK"] = "1"          # notebooks (their kernels inherit this) and unit tests
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# `-n 2` on a 2-core machine: two workers (and their notebook kernels) that each let TensorFlow run
+# one op on every core compete for the cores. Split the cores between the workers (set before any
+# worker imports TensorFlow; kernels inherit it). Fresh-clone and dev runs of the whole suite with the
+# split: 274-285 s (three runs); without it: 297-315 s (three runs) (benchmarks/RESULTS.md).
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _workers > 1:
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 
 # Notebooks that tests build or grade themselves are not lessons for nbval to run.
 collect_ignore_glob = ["tests/fixtures/*", "classroom/*"]
