@@ -8,8 +8,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 # `-n 2` on a 2-core machine: two workers (and their notebook kernels) that each let TensorFlow run
 # one op on every core compete for the cores. Split the cores between the workers (set before any
-# worker imports TensorFlow; kernels inherit it). Fresh-clone and dev runs of the whole suite with the
-# split: 274-285 s (three runs); without it: 297-315 s (three runs) (benchmarks/RESULTS.md).
+# worker imports TensorFlow; kernels inherit it). Measured, whole suite: with the split 274-331 s (five
+# runs), without it 297-315 s (three runs): no clear effect either way (benchmarks/RESULTS.md).
 _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if _workers > 1:
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
