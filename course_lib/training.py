@@ -276,6 +276,11 @@ def fit(build_model: Callable[[], keras.Model] | keras.Model, train: tf.data.Dat
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                  restore_best_weights=True))
     fit_kwargs.setdefault("shuffle", False)  # tf.data does the shuffling (data.fashion_mnist_dataset)
+    if model.built and model.optimizer is not None and not model.optimizer.built:
+        # Left to fit(), Keras (no strategy) creates the optimizer's variables inside the first traced
+        # train step, and TensorFlow then traces that step twice. Same variables, same numbers.
+        with model.distribute_strategy.scope():
+            model.optimizer.build(model.trainable_variables)
     try:
         history = model.fit(train, validation_data=validation, epochs=epochs, callbacks=cbs,
                             verbose=verbose, **fit_kwargs)

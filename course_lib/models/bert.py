@@ -256,6 +256,9 @@ def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_toke
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     chunks = min(10, steps)
+    if not model.optimizer.built:   # else Keras creates its variables inside the traced step, traced twice then
+        with model.distribute_strategy.scope():
+            model.optimizer.build(model.trainable_variables)
     with warnings.catch_warnings():  # the [CLS] pooler gets no gradient from the MLM loss: expected
         warnings.filterwarnings("ignore", message=".*Gradients do not exist.*pooled_dense.*")
         warnings.filterwarnings("ignore", message=".*shuffle=True.*")
