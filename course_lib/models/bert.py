@@ -255,6 +255,7 @@ def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_toke
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    model.optimizer.build(model.trainable_variables)   # now, not while fit traces its step (it would trace twice)
     chunks = min(10, steps)
     with warnings.catch_warnings():  # the [CLS] pooler gets no gradient from the MLM loss: expected
         warnings.filterwarnings("ignore", message=".*Gradients do not exist.*pooled_dense.*")
