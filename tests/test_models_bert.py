@@ -32,6 +32,28 @@ def test_mean_pool_ignores_padding():
     np.testing.assert_allclose(out, [seq[0, :2].mean(0), seq[1, 0]])
 
 
+def _code_points(length):
+    """A stand-in preprocessor: str (N,) -> features (N, length), the first code points of each text."""
+    import tensorflow as tf
+
+    def preprocess(texts):
+        ids = tf.strings.unicode_decode(texts, "UTF-8").to_tensor(shape=[None, length])
+        return {"token_ids": ids, "segment_ids": tf.zeros_like(ids), "padding_mask": ids != 0}
+    return preprocess
+
+
+def test_encode_texts_equals_the_preprocessor_batch_by_batch():
+    texts = ["spam", "", "ham and eggs", "Ünïcode ☃"]
+    for length in (3, 6, 3):                          # a new preprocessor each time: its own graph
+        preprocess = _code_points(length)
+        want = {k: np.asarray(v) for k, v in preprocess(np.array(texts)).items()}
+        for batch_size in (3, 256):                   # a last batch of another size; one batch
+            got = bert.encode_texts(preprocess, texts, batch_size=batch_size)
+            assert {k: (v.shape, v.dtype) for k, v in got.items()} == {k: (v.shape, v.dtype) for k, v in want.items()}
+            for k in bert.FEATURE_KEYS:
+                np.testing.assert_array_equal(got[k], want[k])
+
+
 def _mask_generator():
     import keras_hub
     return keras_hub.layers.MaskedLMMaskGenerator(vocabulary_size=50, mask_selection_rate=0.3, mask_token_id=4,
