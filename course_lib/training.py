@@ -57,7 +57,8 @@ def default_compile(model: keras.Model, learning_rate: float = 1e-3) -> keras.Mo
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     if model.built:
-        model.optimizer.build(model.trainable_variables)
+        with model.distribute_strategy.scope():
+            model.optimizer.build(model.trainable_variables)
     return model
 
 

@@ -20,6 +20,17 @@ def test_memory_model_shapes_and_layers(kind, layer):
     assert model.compiled and model.optimizer.clipnorm == 1.0
 
 
+def test_memory_model_has_its_optimizer_built_so_fit_traces_once(monkeypatch):
+    traces = []
+    step = keras.Sequential.train_step
+    monkeypatch.setattr(keras.Sequential, "train_step", lambda self, data: traces.append(1) or step(self, data))
+    model = rnn.build_memory_model("SimpleRNN", 5, units=4)
+    assert model.optimizer.built
+    x, y = data.marked_recall(32, 5)
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert len(traces) == 1          # Keras building Adam inside the first traced step would trace it twice
+
+
 def test_memory_model_forget_bias_and_clipping_options():
     on = rnn.build_memory_model("LSTM", 4, units=3).layers[0].get_weights()[2]
     off_model = rnn.build_memory_model("LSTM", 4, units=3, unit_forget_bias=False, clipnorm=None)

@@ -270,7 +270,6 @@ def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_toke
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    model.optimizer.build(model.trainable_variables)   # now, not while fit traces its step (it would trace twice)
     chunks = min(10, steps)
     if not model.optimizer.built:   # else Keras creates its variables inside the traced step, traced twice then
         with model.distribute_strategy.scope():

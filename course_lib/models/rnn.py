@@ -56,7 +56,9 @@ def build_memory_model(kind: str, length: int, num_symbols: int = 4, units: int 
     model = keras.Sequential([keras.Input((length, num_symbols + 1)), rnn,
                               keras.layers.Dense(num_symbols, dtype="float32")], name=f"{kind}_T{length}")
     model.compile(keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    model.optimizer.build(model.trainable_variables)   # now: built inside fit's first trace, it costs a second trace
     return model
 
 
