@@ -19,23 +19,25 @@ collect_ignore_glob = ["tests/fixtures/*", "classroom/*"]
 
 # With `--dist loadfile` each file goes to one worker, in collection order (pyproject.toml turns off
 # xdist's reordering by test count). Starting the longest files first keeps one worker from being left
-# with a long file at the end. Worker seconds in a fresh-clone run (quick mode, 2026-12-06); files
-# not listed keep their order after these.
+# with a long file at the end. Worker seconds in a whole-suite run (quick mode, 2026-12-06, after the
+# quick-mode cuts of that evening); files not listed keep their order after these.
 SLOWEST_FIRST = [
-    "notebooks/02_pooling.ipynb",                   # ~75 s (two CNNs on a 36x36 canvas)
-    "notebooks/06_bert_classification.ipynb",       # ~65 s
-    "tests/test_classroom.py",                      # ~65 s: nbgrader grading a class of attacks
-    "notebooks/05_gan.ipynb",                       # ~55 s
-    "notebooks/04_rnn_lstm.ipynb",                  # ~35 s
-    "notebooks/01_convolution.ipynb",               # ~20 s
-    "tests/test_gan.py",                            # ~20 s
-    "tests/test_models_bert.py",                    # ~20 s
-    "notebooks/03_backprop.ipynb",                  # ~20 s
-    "tests/test_models_cnn.py",                     # ~18 s
-    "tests/test_classroom_lessons.py",              # ~16 s
-    "tests/test_multidevice.py",                    # ~15 s
-    "tests/test_sandbox.py",                        # ~15 s
-    "tests/test_training.py",                       # ~12 s
+    "tests/test_classroom.py",                      # ~80 s: nbgrader grading a class of attacks
+    "notebooks/06_bert_classification.ipynb",       # ~57 s
+    "notebooks/05_gan.ipynb",                       # ~50 s
+    "notebooks/04_rnn_lstm.ipynb",                  # ~32 s
+    "notebooks/02_pooling.ipynb",                   # ~32 s
+    "tests/test_multidevice.py",                    # ~28 s: three subprocesses that import TensorFlow
+    "notebooks/01_convolution.ipynb",               # ~23 s
+    "notebooks/03_backprop.ipynb",                  # ~22 s
+    "tests/test_classroom_lessons.py",              # ~19 s
+    "tests/test_models_cnn.py",                     # ~17 s
+    "tests/test_models_bert.py",                    # ~17 s
+    "tests/test_sandbox.py",                        # ~16 s
+    "tests/test_training.py",                       # ~15 s
+    "tests/test_gan.py",                            # ~11 s
+    "notebooks/00_start_here.ipynb",                # ~9 s
+    "tests/test_startup.py",                        # ~8 s
 ]
 
 
