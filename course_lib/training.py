@@ -3,7 +3,8 @@
 It adds only what every lesson repeats: build the model inside the runtime strategy's scope, feed
 tf.data, early stopping with best-weights restore, and a ``History`` you can plot with
 ``plots.history``; and, for many short runs of one compiled model, ``restart`` and
-``LearningRateEveryStep``. Anything else, pass straight through to Keras.
+``LearningRateEveryStep``; ``build_optimizer`` so that ``fit`` traces its step once. Anything else,
+pass straight through to Keras.
 
 Bad input is refused before training (``check_batches``: not a dataset, unbatched, empty, no
 targets, one-hot targets for a sparse loss), and a loss that turns NaN or inf stops it
@@ -47,16 +48,29 @@ def default_compile(model: keras.Model, learning_rate: float = 1e-3) -> keras.Mo
     """Adam + sparse categorical cross-entropy on logits + accuracy.
 
     learning_rate: a number > 0 or a keras LearningRateSchedule (e.g. ``bert.warmup_linear_decay``).
-    A built model also gets its optimizer's variables here, and the accuracy metric is created here
-    (what Keras makes of "accuracy" for class-index labels): left to ``fit``, both are created while
-    TensorFlow traces the training step, which then traces it a second time (seconds on a CPU).
+    The accuracy metric is created here (what Keras makes of "accuracy" for class-index labels), and
+    a built model gets its optimizer's variables (``build_optimizer``): left to ``fit``, both would be
+    created while TensorFlow traces the training step, which then traces it a second time.
     """
     _check_model(model)
     _check_learning_rate(learning_rate)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    if model.built:
+    return build_optimizer(model)
+
+
+def build_optimizer(model: keras.Model) -> keras.Model:
+    """Create the variables of a compiled, built model's optimizer now, under its strategy; returns it.
+
+    Left to ``fit``, Keras creates them inside the first traced training step, and TensorFlow then
+    traces that step a second time (seconds per ``fit`` on a CPU). The variables and the numbers are the
+    same either way. Does nothing for a model that is not built yet or whose optimizer is built.
+    """
+    _check_model(model)
+    if getattr(model, "optimizer", None) is None:
+        raise ValueError("model must be compiled first: it has no optimizer")
+    if model.built and not model.optimizer.built:
         with model.distribute_strategy.scope():
             model.optimizer.build(model.trainable_variables)
     return model
@@ -282,11 +296,7 @@ def fit(build_model: Callable[[], keras.Model] | keras.Model, train: tf.data.Dat
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                  restore_best_weights=True))
     fit_kwargs.setdefault("shuffle", False)  # tf.data does the shuffling (data.fashion_mnist_dataset)
-    if model.built and model.optimizer is not None and not model.optimizer.built:
-        # Left to fit(), Keras (no strategy) creates the optimizer's variables inside the first traced
-        # train step, and TensorFlow then traces that step twice. Same variables, same numbers.
-        with model.distribute_strategy.scope():
-            model.optimizer.build(model.trainable_variables)
+    build_optimizer(model)                   # a model compiled elsewhere: trace the step once
     try:
         history = model.fit(train, validation_data=validation, epochs=epochs, callbacks=cbs,
                             verbose=verbose, **fit_kwargs)

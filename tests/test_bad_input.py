@@ -237,6 +237,8 @@ REFUSALS = [
      "callbacks must be a list of keras.callbacks.Callback"),
     ("fit: epochs float", lambda: training.fit(dense_model, DS, epochs=2.0), V, "epochs must be a positive int, got 2.0"),
     ("default_compile: not a model", lambda: training.default_compile("model"), T, "model must be a keras.Model, got str"),
+    ("build_optimizer: not a model", lambda: training.build_optimizer([1]), T, "model must be a keras.Model, got list"),
+    ("build_optimizer: not compiled", lambda: training.build_optimizer(dense_model()), V, "model must be compiled first"),
     ("default_compile: learning_rate 0", lambda: training.default_compile(dense_model(), 0), V, "learning_rate must be a positive number"),
     ("build_in_scope: learning_rate NaN", lambda: training.build_in_scope(dense_model, learning_rate=NAN), V,
      "learning_rate must be a positive number"),

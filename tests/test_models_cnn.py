@@ -3,7 +3,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import data
+from course_lib import data, training
 from course_lib.models.cnn import build_cnn
 
 
@@ -69,9 +69,8 @@ def test_bad_arguments(kwargs, match):
 def _full_batch_steps(model, x, y, steps):
     """``steps`` Adam steps, each on the whole of (x, y) as one batch: the same steps as
     ``fit(x, y, batch_size=len(x), epochs=steps)``, in one epoch (Keras' per-epoch overhead dwarfs a
-    64-image step). The optimizer is built first: left to the first step, its variables are created
-    inside the traced train step, and TensorFlow traces that step twice."""
-    model.optimizer.build(model.trainable_variables)
+    64-image step). The optimizer is built first (``training.build_optimizer``: one trace, not two)."""
+    training.build_optimizer(model)
     model.fit(np.tile(x, (steps, 1, 1, 1)), np.tile(y, steps), batch_size=len(x), epochs=1, shuffle=False,
               verbose=0)
 

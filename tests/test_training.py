@@ -103,6 +103,19 @@ def test_default_compile_builds_the_optimizer_so_fit_traces_once(policy, monkeyp
     assert runs["default_compile"][2] == runs["compile"][2]          # loss and accuracy too
 
 
+def test_fit_builds_the_optimizer_of_a_model_compiled_elsewhere(monkeypatch):
+    traces = []
+    step = keras.Sequential.train_step
+    monkeypatch.setattr(keras.Sequential, "train_step", lambda self, data: traces.append(1) or step(self, data))
+    rng = np.random.default_rng(0)
+    ds = tf.data.Dataset.from_tensor_slices((rng.normal(size=(32, 4)).astype("float32"), rng.integers(0, 2, 32))).batch(8)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert not model.optimizer.built
+    training.fit(model, ds, epochs=2, patience=None, verbose=0)
+    assert model.optimizer.built and len(traces) == 1
+
+
 @pytest.mark.parametrize("loss_scale", [False, True])
 def test_restart_equals_a_freshly_compiled_run(loss_scale):
     rng = np.random.default_rng(0)

@@ -28,7 +28,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from course_lib import _args
+from course_lib import _args, training
 from course_lib._args import int_at_least
 
 FEATURE_KEYS = ("token_ids", "segment_ids", "padding_mask")
@@ -271,9 +271,7 @@ def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_toke
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     chunks = min(10, steps)
-    if not model.optimizer.built:   # else Keras creates its variables inside the traced step, traced twice then
-        with model.distribute_strategy.scope():
-            model.optimizer.build(model.trainable_variables)
+    training.build_optimizer(model)     # before fit, so fit traces its step once
     with warnings.catch_warnings():  # the [CLS] pooler gets no gradient from the MLM loss: expected
         warnings.filterwarnings("ignore", message=".*Gradients do not exist.*pooled_dense.*")
         warnings.filterwarnings("ignore", message=".*shuffle=True.*")

@@ -58,8 +58,7 @@ def build_memory_model(kind: str, length: int, num_symbols: int = 4, units: int 
     model.compile(keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    model.optimizer.build(model.trainable_variables)   # now: built inside fit's first trace, it costs a second trace
-    return model
+    return training.build_optimizer(model)      # so fit traces its step once
 
 
 def train_memory_model(kind: str, length: int, train_size: int, epochs: int, num_symbols: int = 4,
