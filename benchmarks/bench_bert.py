@@ -69,6 +69,8 @@ def main(argv=None):
                     help="with --top-seeds: keep the lower layers' outputs (and each run's trained top "
                          "weights) in DIR; a later --eval-split test run reuses the weights, no retraining")
     ap.add_argument("--no-probe", action="store_true", help="with --top-seeds: skip the frozen probe")
+    ap.add_argument("--bow", action="store_true",
+                    help="with --top-seeds: also score the lesson's full-email bag of words on --eval-split")
     ap.add_argument("--step-times", action="store_true",
                     help="only time training steps of 16 emails: full fine-tuning vs the top 2 layers on "
                          "cached inputs, side by side on the same batches")
@@ -297,8 +299,11 @@ def top_cached_seeds(args, train, split, split_name, truncate):
     hidden, wall, cpu = {}, time.time(), time.process_time()
     for name, f in feats.items():
         path = cache and os.path.join(cache, f"{name}_{n if name == 'train' else 'all'}.npy")
+        every = cache and name == "train" and os.path.join(cache, f"train_{len(train)}.npy")
         if path and os.path.exists(path):
             hidden[name] = np.load(path)
+        elif every and os.path.exists(every):           # a subset of every training email's outputs
+            hidden[name] = np.load(every)[idx]
         else:
             hidden[name] = lower.predict(f, batch_size=32, verbose=0)
             if path:
@@ -306,6 +311,9 @@ def top_cached_seeds(args, train, split, split_name, truncate):
     res["lower_pass"] = {"emails": sum(len(h) for h in hidden.values()), "wall_s": round(time.time() - wall, 1),
                          "cpu_s": round(time.process_time() - cpu, 1), "load_avg": os.getloadavg()[0]}
     print(json.dumps(res), flush=True)
+    if args.bow:        # the lesson's baseline on the same split: TF-IDF bag of words on the full email
+        res["bow_full_email"] = bow_baseline(train, split)
+        print(json.dumps({"bow_full_email": res["bow_full_email"]}), flush=True)
     x_train = bert.top_inputs(hidden["train"], feats["train"])
     x_eval = bert.top_inputs(hidden[split_name], feats[split_name])
     y_train = train.labels[idx]
@@ -358,6 +366,22 @@ def top_cached_seeds(args, train, split, split_name, truncate):
     res[f"{split_name}_spam_f1_last_epoch"] = last
     res[f"{split_name}_spam_f1_mean"] = round(float(np.mean(last)), 4)
     return res
+
+
+def bow_baseline(train, split, epochs=6):
+    """Lesson 06's full-email bag of words (TF-IDF + logistic regression, its settings), scored on ``split``."""
+    import keras
+    import tensorflow as tf
+    from course_lib import metrics, training
+
+    keras.utils.set_random_seed(0)
+    vec = keras.layers.TextVectorization(max_tokens=20000, output_mode="tf_idf")
+    vec.adapt(tf.constant(train.texts))
+    model = keras.Sequential([keras.Input((), dtype="string"), vec, keras.layers.Dense(2)], name="bow_logreg")
+    training.default_compile(model, learning_rate=1e-2)
+    model.fit(tf.constant(train.texts), train.labels, epochs=epochs, batch_size=64, verbose=0)
+    r = metrics.spam_report(split.labels, model.predict(tf.constant(split.texts), verbose=0).argmax(1), split.groups)
+    return {m: round(float(r[m]), 4) for m in ("accuracy", "spam_f1", "hard_ham_fpr")}
 
 
 def step_times(tx, labels, seq_len, warmup=3, timed=12):
