@@ -5,6 +5,8 @@
     python benchmarks/bench_bert.py --skip-tiny --top-cached 2           # the notebook's CPU setting
     python benchmarks/bench_bert.py --skip-tiny --minilm-epochs 1 --truncate head_tail   # F1 0.971
     python benchmarks/bench_bert.py --skip-tiny --step-times             # full vs top-2 step, side by side
+    python benchmarks/bench_bert.py --skip-tiny --top-cached 2 --top-n 0 --top-epochs 1 --truncate head_tail \
+        --top-seeds 0,1,2 --eval-split validation --cache /tmp/bert_cache   # CPU recipes, chosen on validation
     python benchmarks/bench_bert.py --skip-minilm --label-sizes 100,200 --seeds 5 --seed-start 10 \
         --ft-schedule constant --ft-lr 1e-3 --ft-steps-scale 0.5        # a tiny fine-tuning recipe, 5 seeds
 
@@ -55,9 +57,20 @@ def main(argv=None):
     ap.add_argument("--top-cached", type=int, default=None, metavar="K",
                     help="the notebook's CPU setting: fine-tune only the top K layers + head on cached "
                          "outputs of the frozen lower layers (bert.split_top), --top-n emails, --top-epochs")
-    ap.add_argument("--top-n", type=int, default=480)
+    ap.add_argument("--top-n", type=int, default=480, help="training emails for --top-cached; 0 = all")
     ap.add_argument("--top-epochs", type=int, default=3)
     ap.add_argument("--top-lr", type=float, default=3e-4)
+    ap.add_argument("--top-seeds", default=None,
+                    help="comma-separated seeds (head init, dropout, order) for --top-cached; with it the "
+                         "split --eval-split is scored after every epoch, and a frozen probe is fitted too")
+    ap.add_argument("--eval-split", choices=("validation", "test"), default="validation",
+                    help="with --top-seeds: the split scored (select on validation; test once, at the end)")
+    ap.add_argument("--cache", default=None, metavar="DIR",
+                    help="with --top-seeds: keep the lower layers' outputs (and each run's trained top "
+                         "weights) in DIR; a later --eval-split test run reuses the weights, no retraining")
+    ap.add_argument("--no-probe", action="store_true", help="with --top-seeds: skip the frozen probe")
+    ap.add_argument("--bow", action="store_true",
+                    help="with --top-seeds: also score the lesson's full-email bag of words on --eval-split")
     ap.add_argument("--step-times", action="store_true",
                     help="only time training steps of 16 emails: full fine-tuning vs the top 2 layers on "
                          "cached inputs, side by side on the same batches")
@@ -80,6 +93,12 @@ def main(argv=None):
     out = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
            "load_avg_start": os.getloadavg()[0]}
     train, val, test = (data.load_spam(s) for s in ("train", "validation", "test"))
+    if args.top_cached and args.top_seeds:   # CPU recipes on cached lower layers, several seeds
+        split = val if args.eval_split == "validation" else test
+        out.update(top_cached_seeds(args, train, split, args.eval_split, args.truncate))
+        out["load_avg_end"] = os.getloadavg()[0]
+        print(json.dumps(out), flush=True)
+        return
     packer = pretrained.load_minilm_preprocessor(args.seq_len)
     tx, vx, sx = (bert.encode_texts(packer, s.texts) for s in (train, val, test))
     if args.truncate == "head_tail":      # MiniLM only; the tiny BERT keeps the head
@@ -246,6 +265,123 @@ def top_cached(args, train, test, tx, sx):
     r = metrics.spam_report(test.labels, pred.argmax(1), test.groups)
     res["top_test"] = {k: round(v, 4) for k, v in r.items() if k != "n"}
     return res
+
+
+def top_cached_seeds(args, train, split, split_name, truncate):
+    """CPU recipes for MiniLM: the top K layers + head on cached lower-layer outputs, several seeds.
+
+    The lower layers' outputs of the training emails and of ``split`` are computed once (and kept in
+    --cache); every seed then builds a fresh head (and resets the top layers to MiniLM's weights),
+    trains --top-epochs on --top-n emails (0: all), and scores ``split`` after every epoch. A frozen
+    probe (the notebook's: Normalization + Dense on the mean-pooled vectors) is fitted on the same emails.
+    """
+    import keras
+    from course_lib import data, metrics, pretrained, training
+    from course_lib.models import bert
+
+    k, n = args.top_cached, args.top_n or len(train)
+    idx = np.arange(len(train)) if n == len(train) else data.stratified_indices(train.groups, n, seed=1)
+    seq = args.seq_len
+    if truncate == "head_tail":
+        tok = pretrained.load_minilm_tokenizer()
+        enc = lambda s: bert.encode_head_tail(tok, s.texts, seq)         # noqa: E731
+    else:
+        packer = pretrained.load_minilm_preprocessor(seq)
+        enc = lambda s: bert.encode_texts(packer, s.texts)               # noqa: E731
+    feats = {"train": bert.subset_features(enc(train), idx), split_name: enc(split)}
+    res = {"recipe": {"top_layers": k, "train_emails": len(idx), "epochs": args.top_epochs, "peak_lr": args.top_lr,
+                      "truncate": truncate, "seq_len": seq}, "eval_split": split_name}
+    cache = os.path.join(args.cache, f"{truncate}_{seq}_top{k}") if args.cache else None
+    if cache:
+        os.makedirs(cache, exist_ok=True)
+    keras.utils.set_random_seed(0)
+    lower, _ = bert.split_top(pretrained.load_minilm_backbone(), top_layers=k)
+    hidden, wall, cpu = {}, time.time(), time.process_time()
+    for name, f in feats.items():
+        path = cache and os.path.join(cache, f"{name}_{n if name == 'train' else 'all'}.npy")
+        every = cache and name == "train" and os.path.join(cache, f"train_{len(train)}.npy")
+        if path and os.path.exists(path):
+            hidden[name] = np.load(path)
+        elif every and os.path.exists(every):           # a subset of every training email's outputs
+            hidden[name] = np.load(every)[idx]
+        else:
+            hidden[name] = lower.predict(f, batch_size=32, verbose=0)
+            if path:
+                np.save(path, hidden[name])
+    res["lower_pass"] = {"emails": sum(len(h) for h in hidden.values()), "wall_s": round(time.time() - wall, 1),
+                         "cpu_s": round(time.process_time() - cpu, 1), "load_avg": os.getloadavg()[0]}
+    print(json.dumps(res), flush=True)
+    if args.bow:        # the lesson's baseline on the same split: TF-IDF bag of words on the full email
+        res["bow_full_email"] = bow_baseline(train, split)
+        print(json.dumps({"bow_full_email": res["bow_full_email"]}), flush=True)
+    x_train = bert.top_inputs(hidden["train"], feats["train"])
+    x_eval = bert.top_inputs(hidden[split_name], feats[split_name])
+    y_train = train.labels[idx]
+
+    def score(model_or_pred):
+        pred = model_or_pred if isinstance(model_or_pred, np.ndarray) else \
+            model_or_pred.predict(x_eval, batch_size=64, verbose=0).argmax(1)
+        r = metrics.spam_report(split.labels, pred, split.groups)
+        return {m: round(float(r[m]), 4) for m in ("accuracy", "spam_f1", "hard_ham_fpr")}
+
+    runs = {}
+    for seed in [int(s) for s in args.top_seeds.split(",")]:
+        keras.utils.set_random_seed(seed)
+        _, top = bert.split_top(pretrained.load_minilm_backbone(), top_layers=k)   # MiniLM's weights again
+        tag = f"seed{seed}_n{len(idx)}_e{args.top_epochs}_lr{args.top_lr:g}"
+        wpath = cache and os.path.join(cache, tag + ".weights.h5")
+        run = {"seed": seed}
+        if not args.no_probe and seed == int(args.top_seeds.split(",")[0]):
+            t = time.time()
+            emb_train, emb_eval = (bert.sentence_embeddings(top, x) for x in (x_train, x_eval))
+            probe = keras.Sequential([keras.Input(emb_train.shape[1:]), keras.layers.Normalization(),
+                                      keras.layers.Dense(2)], name="probe")
+            probe.layers[0].adapt(emb_train)
+            training.default_compile(probe, learning_rate=1e-2)
+            probe.fit(emb_train, y_train, epochs=60, batch_size=64, verbose=0)
+            res["probe"] = {**score(probe.predict(emb_eval, verbose=0).argmax(1)),
+                            "wall_s": round(time.time() - t, 1)}
+            print(json.dumps({"probe": res["probe"]}), flush=True)
+        if wpath and os.path.exists(wpath) and split_name == "test":
+            top.load_weights(wpath)                      # trained in the validation run: no retraining
+            run["reused_weights"] = os.path.basename(wpath)
+            run["epochs"] = [score(top)]
+        else:
+            total = args.top_epochs * -(-len(idx) // 16)
+            training.default_compile(top, bert.warmup_linear_decay(args.top_lr, max(1, total // 10), total))
+            run["epochs"], wall, cpu = [], time.time(), time.process_time()
+            for _ in range(args.top_epochs):
+                top.fit(x_train, y_train, batch_size=16, epochs=1, shuffle=True, verbose=0)
+                run["epochs"].append(score(top))
+            run["train_wall_s"] = round(time.time() - wall, 1)
+            run["train_cpu_s"] = round(time.process_time() - cpu, 1)
+            run["steps"] = total
+            run["load_avg"] = os.getloadavg()[0]
+            if wpath:
+                top.save_weights(wpath)
+        runs[seed] = run
+        print(json.dumps(run), flush=True)
+    last = [r["epochs"][-1]["spam_f1"] for r in runs.values()]
+    res["runs"] = runs
+    res[f"{split_name}_spam_f1_last_epoch"] = last
+    res[f"{split_name}_spam_f1_mean"] = round(float(np.mean(last)), 4)
+    return res
+
+
+def bow_baseline(train, split, epochs=6):
+    """Lesson 06's full-email bag of words (TF-IDF + logistic regression, its settings), scored on ``split``."""
+    import keras
+    import tensorflow as tf
+    from course_lib import metrics, training
+
+    keras.utils.set_random_seed(0)
+    vec = keras.layers.TextVectorization(max_tokens=20000, output_mode="tf_idf")
+    vec.adapt(tf.constant(train.texts))
+    model = keras.Sequential([keras.Input((), dtype="string"), vec, keras.layers.Dense(2)], name="bow_logreg")
+    training.default_compile(model, learning_rate=1e-2)
+    model.fit(tf.constant(train.texts), train.labels, epochs=epochs, batch_size=64, verbose=0)
+    r = metrics.spam_report(split.labels, model.predict(tf.constant(split.texts), verbose=0).argmax(1), split.groups)
+    return {m: round(float(r[m]), 4) for m in ("accuracy", "spam_f1", "hard_ham_fpr")}
 
 
 def step_times(tx, labels, seq_len, warmup=3, timed=12):
