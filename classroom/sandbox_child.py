@@ -209,6 +209,8 @@ class Encoder:
 
         if a.dtype.kind not in ARRAY_KINDS or a.dtype.fields is not None or a.ndim > self.limits.max_ndim:
             raise WireError(f"only numeric or bool arrays can be sent, not dtype {a.dtype}")
+        if self.size + a.nbytes > self.limits.max_bytes:     # refuse before serialising (and copying) it
+            raise WireError(f"arrays larger than {self.limits.max_bytes} bytes")
         buf = io.BytesIO()
         np.save(buf, a, allow_pickle=False)
         blob = buf.getvalue()

@@ -107,6 +107,25 @@ def test_an_array_of_pickled_objects_is_refused_and_never_unpickled(tmp_path):
         wire.Encoder().value(np.array([object()]))
 
 
+def test_a_result_over_the_size_limit_is_refused_before_it_is_serialised():
+    """A learner's huge result costs the child no copy: the limit is checked on the array's size first
+    (before, np.save wrote 648 MB twice, which under load ran past the 3-s check limit)."""
+    import tracemalloc
+
+    huge = np.broadcast_to(np.float64(1.0), (wire.LIMITS.max_bytes // 8 + 1,))   # > the limit; 8 bytes of memory
+    tracemalloc.start()
+    try:
+        with pytest.raises(wire.WireError, match="arrays larger than"):
+            wire.Encoder(convert=True).value({"a": np.zeros(3), "b": huge})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, f"{peak} bytes allocated while refusing"
+    small = wire.Encoder(convert=True)
+    small.value(np.zeros((2, 3)))                  # under the limit: still sent
+    assert len(small.blobs) == 1
+
+
 def test_an_array_header_that_lies_about_its_size_is_refused_before_allocating():
     buf = io.BytesIO()
     np.save(buf, np.zeros(2))
