@@ -54,7 +54,7 @@ GAN_TRAIN = quick.pick(quick=3000, full=None)
 EPOCHS = quick.pick(quick=4, cpu=12, gpu=20)
 STEPS = quick.pick(quick=30, cpu=250, gpu=938)
 BATCH = quick.pick(quick=32, full=64)
-LR = quick.pick(quick=1e-3, full=2e-4)
+LR = quick.pick(quick=1e-3, cpu=1e-3, gpu=2e-4)
 N_NN = quick.pick(quick=100, full=300)
 IMB_EPOCHS, IMB_D_FACTOR = 3, 10
 run = {"mode": quick.mode_name(), "profile": quick.profile_name(), "precision": keras.config.dtype_policy().name,
