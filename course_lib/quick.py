@@ -84,7 +84,8 @@ class Sizes:
 
     fmnist_train: int | None   # training images per run (None = all 60,000)
     fmnist_test: int | None    # test images for evaluation (None = all 10,000)
-    cnn_epochs: int            # epochs for the course CNN
+    cnn_epochs: int | None     # quick mode: epochs for the course CNN; None in default mode, where each
+                               # lesson picks its own with ``pick`` (a CPU and a GPU need different numbers)
     batch_size: int
     spam_train: int | None     # SpamAssassin training emails (None = whole split)
     text_epochs: int           # epochs for text models
@@ -93,7 +94,7 @@ class Sizes:
 
 QUICK_SIZES = Sizes(fmnist_train=3000, fmnist_test=1000, cnn_epochs=2, batch_size=128,
                     spam_train=800, text_epochs=2, max_steps=30)
-FULL_SIZES = Sizes(fmnist_train=None, fmnist_test=None, cnn_epochs=12, batch_size=128,
+FULL_SIZES = Sizes(fmnist_train=None, fmnist_test=None, cnn_epochs=None, batch_size=128,
                    spam_train=None, text_epochs=8, max_steps=None)
 
 
