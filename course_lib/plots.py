@@ -30,9 +30,15 @@ def _grid_labels(labels, n, class_names):
 
 
 def image_grid(images, labels=None, class_names=None, ncols: int = 10, size: float = 1.1,
-               cmap: str = "gray", title: str | None = None):
+               cmap: str = "gray", title: str | None = None, vmin: float | None = None,
+               vmax: float | None = None):
     """Grid of images. images: (N, H, W) or (N, H, W, 1|3), N >= 1; labels: (N,) class indices into
-    ``class_names``, or a list of N str."""
+    ``class_names``, or a list of N str.
+
+    vmin, vmax: the values drawn as the ends of ``cmap``, one scale for every image (e.g. 0 and 1 for
+    pixels in [0, 1], or -m and m so that 0 is the middle of a diverging map). Left at None, each image
+    is stretched to its own minimum and maximum, so a faint image looks as contrasted as a sharp one.
+    """
     images = _args.numeric_array("images", images, ndim=(3, 4), shape="(N, H, W) or (N, H, W, C)")
     if images.ndim == 4 and images.shape[-1] not in (1, 3):
         raise ValueError(f"images must have 1 or 3 channels, shape (N, H, W, 1|3), got {images.shape}")
@@ -47,6 +53,9 @@ def image_grid(images, labels=None, class_names=None, ncols: int = 10, size: flo
         class_names = _class_names(class_names)
     if labels is not None:
         _grid_labels(labels, n, class_names)
+    vmin, vmax = (None if v is None else _args.number_in(name, v) for name, v in (("vmin", vmin), ("vmax", vmax)))
+    if vmin is not None and vmax is not None and not vmin < vmax:
+        raise ValueError(f"vmin must be below vmax, got vmin={vmin}, vmax={vmax}")
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
@@ -54,7 +63,7 @@ def image_grid(images, labels=None, class_names=None, ncols: int = 10, size: flo
         ax.axis("off")
         if i >= n:
             continue
-        ax.imshow(images[i], cmap=cmap)
+        ax.imshow(images[i], cmap=cmap, vmin=vmin, vmax=vmax)
         if labels is not None:
             lab = labels[i]
             text = class_names[int(lab)] if class_names is not None and not isinstance(lab, str) else str(lab)

@@ -62,3 +62,14 @@ def test_bad_arguments_are_named(kwargs, name):
     with pytest.raises(ValueError) as err:
         plots.filters(np.zeros((3, 3, 1, 2)), **kwargs)
     assert re.search(rf"\b{name}\b", str(err.value))
+
+
+def test_image_grid_draws_every_image_on_the_given_scale_and_each_on_its_own_without_one():
+    faint, sharp = np.full((4, 4), 0.1), np.linspace(0, 1, 16).reshape(4, 4)
+    faint[0, 0] = 0.2
+    fig = plots.image_grid(np.stack([faint, sharp]), vmin=0, vmax=1)
+    assert [ax.images[0].get_clim() for ax in fig.axes] == [(0.0, 1.0), (0.0, 1.0)]
+    fig = plots.image_grid(np.stack([faint, sharp]))          # default: stretched image by image
+    assert fig.axes[0].images[0].get_clim() == pytest.approx((0.1, 0.2))
+    assert fig.axes[1].images[0].get_clim() == pytest.approx((0.0, 1.0))
+    plt.close("all")
