@@ -1,6 +1,7 @@
 """pyproject.toml (supported ranges), constraints.txt (the exact tested set), environment.yml and the
 README's commands must describe the same environment."""
 import importlib.metadata as metadata
+import importlib.util
 import re
 import tomllib
 from pathlib import Path
@@ -45,7 +46,21 @@ def test_every_requirement_is_pinned_inside_its_supported_range():
         assert req.specifier.contains(Version(pins[name])), f"constraints.txt pins {req.name}=={pins[name]} outside {req}"
 
 
-COLAB_IMAGES = {"2026-08-19": ROOT / "tests/fixtures/colab", "2026-07": ROOT / "tests/fixtures/colab/2026-07"}
+def _simulate_colab():
+    """tests/hosted/simulate_colab.py as a module (standard library only; nothing runs on import)."""
+    spec = importlib.util.spec_from_file_location("simulate_colab", ROOT / "tests/hosted/simulate_colab.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+COLAB_IMAGES = _simulate_colab().IMAGES      # Colab image -> fixture folder: the images CI simulates
+
+
+def test_the_simulated_colab_images_are_there_and_include_the_current_one():
+    assert "2026-08-19" in COLAB_IMAGES, sorted(COLAB_IMAGES)      # Colab's image in ../shared/colab/ (2026-08-19)
+    for image, folder in COLAB_IMAGES.items():
+        assert (folder / "pip-freeze.gpu.txt").is_file() and (folder / "os-info-gpu.txt").is_file(), image
 
 
 def _colab_freeze(folder):
