@@ -62,6 +62,21 @@ def report(name, per_email, first, diff, what):
           flush=True)
 
 
+def time_training(name, models, inputs, y, batch_size, rounds):
+    """One warm-up fit on 2 batches, then ``rounds`` one-epoch fits of each model in turn; report()s them."""
+    fit = lambda model, n=None: model.fit({k: v[:n] for k, v in inputs.items()}, y[:n], batch_size=batch_size,
+                                          epochs=1, shuffle=False, verbose=0)
+    first = {jit: timed(lambda: fit(model, 2 * batch_size))[0] for jit, model in models.items()}
+    per_email, losses = {False: [], True: []}, {False: [], True: []}
+    for _ in range(rounds):
+        for jit, model in models.items():
+            seconds, hist = timed(lambda: fit(model))
+            per_email[jit].append(seconds / len(y))
+            losses[jit].append(hist.history["loss"][-1])
+    report(name, per_email, first, float(np.abs(np.subtract(losses[True], losses[False])).max()),
+           "epoch losses (the two draw different dropout masks)")
+
+
 def main():
     args = parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -98,18 +113,7 @@ def main():
         inputs = bert.top_inputs(hidden, x)
         tops = compiled_pair(lambda: bert.split_top(minilm, top_layers=2)[1],
                              adam(1e-4))
-        first, losses = {}, {False: [], True: []}
-        for jit, model in tops.items():
-            first[jit], _ = timed(lambda: model.fit({k: v[:32] for k, v in inputs.items()}, y[:32], batch_size=16,
-                                                    epochs=1, shuffle=False, verbose=0))
-        per_email = {False: [], True: []}
-        for _ in range(args.rounds):
-            for jit, model in tops.items():
-                seconds, hist = timed(lambda: model.fit(inputs, y, batch_size=16, epochs=1, shuffle=False, verbose=0))
-                per_email[jit].append(seconds / len(y))
-                losses[jit].append(hist.history["loss"][-1])
-        report("top (MiniLM layers 5-6 + head, training)", per_email, first,
-               float(np.abs(np.subtract(losses[True], losses[False])).max()), "epoch losses (the two draw different dropout masks)")
+        time_training("top (MiniLM layers 5-6 + head, training)", tops, inputs, y, 16, args.rounds)
 
     if "tiny" in args.workloads:
         packer = pretrained.load_minilm_preprocessor(sequence_length=128)
@@ -118,18 +122,7 @@ def main():
         feats = {**feats, "token_ids": lookup[feats["token_ids"]]}
         tiny = compiled_pair(lambda: bert.build_classifier(bert.build_tiny_bert(8000), pooling="mean"),
                              adam(5e-4))
-        first, losses = {}, {False: [], True: []}
-        for jit, model in tiny.items():
-            first[jit], _ = timed(lambda: model.fit({k: v[:64] for k, v in feats.items()}, y[:64], batch_size=32,
-                                                    epochs=1, shuffle=False, verbose=0))
-        per_email = {False: [], True: []}
-        for _ in range(args.rounds):
-            for jit, model in tiny.items():
-                seconds, hist = timed(lambda: model.fit(feats, y, batch_size=32, epochs=1, shuffle=False, verbose=0))
-                per_email[jit].append(seconds / len(y))
-                losses[jit].append(hist.history["loss"][-1])
-        report("tiny (tiny BERT classifier, training)", per_email, first,
-               float(np.abs(np.subtract(losses[True], losses[False])).max()), "epoch losses (the two draw different dropout masks)")
+        time_training("tiny (tiny BERT classifier, training)", tiny, feats, y, 32, args.rounds)
 
 
 if __name__ == "__main__":
