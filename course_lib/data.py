@@ -11,6 +11,8 @@ Shapes:
     train_validation_split(labels, validation)    -> (train_idx int64 (N - n_val,), val_idx int64 (n_val,))
     load_spam(split)                -> SpamSplit(texts: list[str] (N,), labels: int32 (N,), groups (N,), ids)
     spam_dataset(split, b)          -> tf.data of (string (b,), int32 (b,))
+    batches(x, y, b)                -> tf.data of x batches or (x, y) batches, in order
+    prefetch(ds)                    -> ds, prefetched, without the autotuner's wait at the end of a pass
 """
 from __future__ import annotations
 
@@ -107,6 +109,61 @@ def data_file(rel: str) -> Path:
 def verify_all() -> dict[str, str]:
     """Check every registered file; returns {relative path: 'ok'} or raises DataFileError."""
     return {rel: "ok" for rel in CHECKSUMS if data_file(rel)}
+
+
+# --------------------------------------------------------------------------- the end of every pipeline
+
+def prefetch(ds, buffer_size: int = 2):
+    """``ds.prefetch(buffer_size)`` with tf.data's autotuner switched off. Every course pipeline ends here.
+
+    ds: a ``tf.data.Dataset``; the result yields the same elements in the same order.
+    Why not the usual ``prefetch(tf.data.AUTOTUNE)``: with the autotuner on, a pass over a dataset
+    (one epoch of ``fit``, one ``evaluate`` or ``predict``) does not end at its last batch but when the
+    autotuner's thread next wakes up. That thread sleeps 10 ms, then 20, 40, ... doubling, so a pass
+    whose last batch comes at 42 s ends at 81.9 s: about a third of a long pass is lost on average,
+    up to a half. Measured on TF 2.21 (``benchmarks/bench_tfdata_wait.py``, RESULTS.md). The course's
+    pipelines are in-memory tensors, whose only tunable knob was the prefetch depth: a fixed
+    ``buffer_size`` batches ahead loses nothing. Keras' own pipeline for numpy arrays
+    (``model.fit(x, y)``, ``model.predict(x)``) keeps the autotuner; pass ``batches(x)`` instead when a
+    call is long.
+    """
+    import tensorflow as tf
+
+    if not isinstance(ds, tf.data.Dataset):
+        raise TypeError(f"ds must be a tf.data.Dataset, got {type(ds).__name__}")
+    buffer_size = _args.int_at_least("buffer_size", buffer_size)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(buffer_size).with_options(options)
+
+
+def batches(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0):
+    """Arrays -> a tf.data pipeline of their batches, for a long ``fit``, ``predict`` or ``evaluate``.
+
+    x: an array (N, ...) or a dict of arrays (N, ...); y: None or an array (N, ...). Yields x batches,
+    or (x, y) batches, of ``batch_size`` (the last one smaller), through :func:`prefetch`: the batches
+    Keras would cut from the arrays, without the autotuner's wait at the end of each pass.
+    shuffle: a new order on every pass, from ``seed`` (as ``fit(x, y, shuffle=True)``, though not the
+    same orders); False keeps the arrays' order (for ``predict``).
+    """
+    import tensorflow as tf
+
+    batch_size = _args.int_at_least("batch_size", batch_size)
+    shuffle = _args.flag("shuffle", shuffle)
+    seed = _args.int_at_least("seed", seed, 0)
+    arrays = list(x.values()) if isinstance(x, dict) else [x]
+    if y is not None:
+        arrays.append(y)
+    lengths = {len(a) if hasattr(a, "__len__") else None for a in arrays}
+    if None in lengths or len(lengths) != 1:
+        raise ValueError(f"x (and y) must be arrays with one first dimension N, got lengths {sorted(map(str, lengths))}")
+    (n,) = lengths
+    if n == 0:
+        raise ValueError("x must hold at least one example, got N = 0")
+    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    return prefetch(ds.batch(batch_size))
 
 
 # --------------------------------------------------------------------------- Fashion-MNIST
@@ -220,7 +277,7 @@ def fashion_mnist_dataset(split: str = "train", batch_size: int = 128, subset: i
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return prefetch(ds.batch(batch_size))
 
 
 # --------------------------------------------------------------------------- SpamAssassin
@@ -286,7 +343,7 @@ def spam_dataset(split: str = "train", batch_size: int = 32, subset: int | None 
     ds = tf.data.Dataset.from_tensor_slices((s.texts, s.labels))
     if shuffle if shuffle is not None else split == "train":
         ds = ds.shuffle(len(s), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return prefetch(ds.batch(batch_size))
 
 
 # --------------------------------------------------------------------------- GAN input pipeline
@@ -307,8 +364,8 @@ def gan_dataset(x: np.ndarray, batch_size: int = 64, seed: int = 0):
     if batch_size > len(images):
         raise ValueError(f"batch_size must be at most the number of images ({len(images)}), got {batch_size}")
     seed = _args.int_at_least("seed", seed, 0)
-    return (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed).repeat()
-            .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+    return prefetch(tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed).repeat()
+                    .batch(batch_size, drop_remainder=True))
 
 
 # --------------------------------------------------------------------------- synthetic: marked-symbol recall
@@ -369,7 +426,7 @@ def _images_dataset(x, y, batch_size: int, shuffle: bool, seed: int):
     ds = tf.data.Dataset.from_tensor_slices((images_to_float(x), y.astype("int32"))).cache()
     if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return prefetch(ds.batch(batch_size))
 
 
 def fashion_mnist_train_validation(batch_size: int = 128, validation: float = 0.1,

@@ -28,7 +28,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from course_lib import _args, training
+from course_lib import _args, data, training
 from course_lib._args import int_at_least
 
 FEATURE_KEYS = ("token_ids", "segment_ids", "padding_mask")
@@ -232,7 +232,7 @@ def mlm_dataset(features: dict, mask_generator, batch_size: int = 32, shuffle: b
          "mask_positions": np.concatenate([np.asarray(m["mask_positions"]) for m in masked])}
     y = np.concatenate([np.asarray(m["mask_ids"]) for m in masked])
     w = np.concatenate([np.asarray(m["mask_weights"], "float32") for m in masked])
-    return tf.data.Dataset.from_tensor_slices((x, y, w)).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return data.prefetch(tf.data.Dataset.from_tensor_slices((x, y, w)).batch(batch_size))
 
 
 def pretrain_mlm(backbone, features: dict, mask_token_id: int, unselectable_token_ids, steps: int,
@@ -395,7 +395,7 @@ def classifier_dataset(features: dict, labels, batch_size: int = 32, shuffle: bo
     ds = tf.data.Dataset.from_tensor_slices(({k: features[k] for k in FEATURE_KEYS}, labels.astype("int32")))
     if shuffle:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return data.prefetch(ds.batch(batch_size))
 
 
 def subset_features(features: dict, index) -> dict:
@@ -486,4 +486,4 @@ def sentence_embeddings(model: keras.Model, inputs: dict, batch_size: int = 64) 
                          f"{sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__}")
     batch_size = int_at_least("batch_size", batch_size)
     pooled = keras.Model(model.input, model.get_layer("mean_pool").output)
-    return np.asarray(pooled.predict(inputs, batch_size=batch_size, verbose=0), dtype="float32")
+    return np.asarray(pooled.predict(data.batches(inputs, batch_size=batch_size), verbose=0), dtype="float32")

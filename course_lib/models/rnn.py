@@ -84,7 +84,8 @@ def train_memory_model(kind: str, length: int, train_size: int, epochs: int, num
     model = build_memory_model(kind, length, num_symbols, units, unit_forget_bias, learning_rate, clipnorm,
                                seed=seed)
     x, y = data.marked_recall(train_size, length, num_symbols, seed=data_seed)
-    history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=stops + list(callbacks))
+    train = data.batches(x, y, batch_size, shuffle=True, seed=data_seed)     # no autotuner wait per epoch
+    history = model.fit(train, epochs=epochs, shuffle=False, verbose=0, callbacks=stops + list(callbacks))
     return model, history
 
 
