@@ -45,7 +45,8 @@ from datetime import datetime, timezone
 #   batch:    batch size;  input: "tfdata" (cached tf.data pipeline) or "arrays" (model.fit on numpy)
 #   epochs:   planned epochs (the schedule ends there), or None: train on until the budget
 #   lr:       a constant learning rate, or ("onecycle", peak, warm-up fraction of the steps)
-#   flip:     random horizontal flips of the training images (tf.data)
+#   flip:     random horizontal flips of the training images: True in the tf.data pipeline, "model" by a
+#             keras.layers.RandomFlip layer in front of the model
 MODELS = {
     # the plain Keras CNN of issue 18: Conv32-pool-Conv64-pool-Dropout-Dense10, model.fit on arrays
     "plain": dict(cnn="plain", batch=128, input="arrays", epochs=None, lr=1e-3),
@@ -73,6 +74,13 @@ CANDIDATES = {
     "gap32v-flip-b256": dict(RECIPE, cnn=dict(_GAP, filters=(32, 64, 128), padding="valid"), flip=True, batch=256,
                              lr=("onecycle", 4e-3, 0.15)),
     "plain-onecycle": dict(MODELS["plain"], epochs=12, lr=("onecycle", 3e-3, 0.15)),
+    # 2026-12-07, after the autotuner fix (data.prefetch): epochs cost about half of what they did
+    # lesson 01's own CNN (section 5) with the one-cycle schedule of its GPU recipe, sized to the budget;
+    # "-mflip": random horizontal flips by a keras.layers.RandomFlip in front of the model
+    "lesson-oc": dict(MODELS["lesson"], epochs=11, lr=("onecycle", 2e-3, 0.09)),
+    "lesson-oc-mflip": dict(MODELS["lesson"], epochs=11, lr=("onecycle", 2e-3, 0.09), flip="model"),
+    "c121g-flip": dict(RECIPE, cnn=dict(_GAP, filters=(32, 64, 128), convs_per_block=(1, 2, 1), padding="valid"),
+                       flip=True),
 }
 MODELS.update({k: v for k, v in CANDIDATES.items() if k not in MODELS})
 
@@ -163,6 +171,9 @@ def main(argv=None):
             self.label, self.cfg, self.seed = label, cfg, seed
             keras.utils.set_random_seed(seed)
             self.model = plain_cnn() if cfg["cnn"] == "plain" else build_cnn(**cfg["cnn"])
+            if cfg.get("flip") == "model":      # flips as a layer of the model (active in training only)
+                self.model = keras.Sequential([keras.Input((28, 28, 1)), layers.RandomFlip("horizontal", seed=seed),
+                                               self.model], name=self.model.name + "_flip")
             steps = -(-len(y_train) // cfg["batch"])
             self.model.compile(optimizer=keras.optimizers.Adam(learning_rate(cfg, steps)),
                                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -170,7 +181,7 @@ def main(argv=None):
             if cfg["input"] == "tfdata":
                 ds = tf.data.Dataset.from_tensor_slices((x_train, y_train)).cache()
                 ds = ds.shuffle(len(y_train), seed=seed, reshuffle_each_iteration=True).batch(cfg["batch"])
-                if cfg.get("flip"):
+                if cfg.get("flip") is True:
                     flip = layers.RandomFlip("horizontal", seed=seed)
                     ds = ds.map(lambda x, y: (flip(x, training=True), y), num_parallel_calls=2)
                 self.train = data.prefetch(ds)   # autotuner off: no wait at the end of each epoch
