@@ -120,8 +120,8 @@ def prefetch(ds, buffer_size: int = 2):
     Why not the usual ``prefetch(tf.data.AUTOTUNE)``: with the autotuner on, a pass over a dataset
     (one epoch of ``fit``, one ``evaluate`` or ``predict``) does not end at its last batch but when the
     autotuner's thread next wakes up. That thread sleeps 10 ms, then 20, 40, ... doubling, so a pass
-    whose last batch comes at 42 s ends at 81.9 s: about a third of a long pass is lost on average,
-    up to a half. Measured on TF 2.21 (``benchmarks/bench_tfdata_wait.py``, RESULTS.md). The course's
+    whose last batch comes at 42 s ends at 81.9 s (up to half of the pass's wall time lost). Measured
+    on TF 2.21: fits of 1-4 s took 26-37 % longer (``benchmarks/bench_tfdata_wait.py``, RESULTS.md). The course's
     pipelines are in-memory tensors, whose only tunable knob was the prefetch depth: a fixed
     ``buffer_size`` batches ahead loses nothing. Keras' own pipeline for numpy arrays
     (``model.fit(x, y)``, ``model.predict(x)``) keeps the autotuner; pass ``batches(x)`` instead when a
