@@ -98,6 +98,8 @@ def parse_args(argv=None):
     ap.add_argument("--hide-test", action="store_true", help="never evaluate the test split (for exploring)")
     ap.add_argument("--png", default="/tmp/bench_cnn_budget.png", help="accuracy-vs-seconds figure ('' = none)")
     ap.add_argument("--json", default="", help="also write every row and the summary to this file")
+    ap.add_argument("--tta", action="store_true",
+                    help="also report accuracy averaged over each image and its horizontal mirror (not timed)")
     ap.add_argument("--list", action="store_true", help="print the known models and exit")
     return ap.parse_args(argv)
 
@@ -144,6 +146,15 @@ def main(argv=None):
     x_val, y_val = data.images_to_float(x_all[val_idx]), y_all[val_idx].astype("int32")
     val_ds = data.prefetch(tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(1000).cache())
     test_ds = None if args.hide_test else data.fashion_mnist_dataset("test", batch_size=1000)
+    if args.tta and not args.hide_test:
+        x_test_u8, y_test = data.load_fashion_mnist("test")
+        x_test = data.images_to_float(x_test_u8)
+
+    def flip_averaged_accuracy(model, x, y):
+        """Accuracy of the mean softmax over each image and its mirror image (test-time augmentation)."""
+        probs = [tf.nn.softmax(model.predict(data.batches(v, batch_size=1000), verbose=0)).numpy()
+                 for v in (x, x[:, :, ::-1])]
+        return float(np.mean(np.argmax(probs[0] + probs[1], axis=-1) == y))
 
     def plain_cnn():
         return keras.Sequential([
@@ -208,6 +219,10 @@ def main(argv=None):
                    "test_acc": None if test_acc is None else round(test_acc, 4),
                    "over_budget": bool(args.budget and self.wall > args.budget),
                    "load_avg": round(os.getloadavg()[0], 1)}
+            if args.tta:                       # outside the timed wall: what flip averaging would add
+                row["val_acc_tta"] = round(flip_averaged_accuracy(self.model, x_val, y_val), 4)
+                if test_ds is not None:
+                    row["test_acc_tta"] = round(flip_averaged_accuracy(self.model, x_test, y_test), 4)
             self.rows.append(row)
             print(json.dumps(row), flush=True)
             return row
