@@ -419,30 +419,59 @@ def train_validation_split(labels, validation: float = 0.1, seed: int = 0):
     return train_idx.astype("int64"), val_idx.astype("int64")
 
 
-def _images_dataset(x, y, batch_size: int, shuffle: bool, seed: int):
+def random_flips(ds, seed: int = 0):
+    """Mirror each image of a batched dataset left-right with probability 1/2; labels unchanged.
+
+    ds: a tf.data.Dataset of (images (b, H, W, C), labels (b,)), already batched; the result has the
+    same structure. The coin flips come from ``tf.data.Dataset.random(seed)``, drawn anew every epoch
+    and the same on every run with the same seed. For data augmentation in training only.
+    """
+    import tensorflow as tf
+
+    if not isinstance(ds, tf.data.Dataset):
+        raise TypeError(f"ds must be a tf.data.Dataset, got {type(ds).__name__}")
+    spec = ds.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2 and spec[0].shape.rank == 4):
+        raise ValueError(f"ds must yield (images (b, H, W, C), labels) batches, got element_spec {spec}")
+    seed = _args.int_at_least("seed", seed, minimum=0)
+    keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)   # one int64 per batch
+
+    def flip(batch, key):
+        x, y = batch
+        coins = tf.random.stateless_uniform(tf.shape(x)[:1], seed=tf.stack([key, tf.constant(seed, tf.int64)]))
+        mirror = tf.reshape(coins < 0.5, (-1, 1, 1, 1))
+        return tf.where(mirror, tf.reverse(x, axis=[2]), x), y
+
+    return tf.data.Dataset.zip((ds, keys)).map(flip)
+
+
+def _images_dataset(x, y, batch_size: int, shuffle: bool, seed: int, flip: bool = False):
     """uint8 (N, 28, 28), labels (N,) -> cached, batched, prefetched tf.data of (float32 (b, 28, 28, 1), int32 (b,))."""
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((images_to_float(x), y.astype("int32"))).cache()
     if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    return prefetch(ds.batch(batch_size))
+    ds = ds.batch(batch_size)
+    return prefetch(random_flips(ds, seed) if flip else ds)
 
 
 def fashion_mnist_train_validation(batch_size: int = 128, validation: float = 0.1,
-                                   subset: int | None = None, seed: int = 0):
+                                   subset: int | None = None, seed: int = 0, flip: bool = False):
     """Fashion-MNIST's training split cut in two tf.data pipelines: ``(train, validation)``.
 
     Both yield (float32 (b, 28, 28, 1) in [0, 1], int32 (b,)), cached, batched and prefetched.
     validation: the held-out fraction in (0, 1), chosen by ``train_validation_split`` (stratified,
     seeded); those images come in file order, never shuffled. The train pipeline holds the rest,
-    reshuffled every epoch from ``seed``. subset: first keep a class-stratified subset of that many
-    training images, as ``load_fashion_mnist`` does. The official test split stays untouched:
-    ``fashion_mnist_dataset("test")``.
+    reshuffled every epoch from ``seed``. flip: mirror each training image left-right with probability
+    1/2 (``random_flips``); the validation images are never flipped. subset: first keep a
+    class-stratified subset of that many training images, as ``load_fashion_mnist`` does. The official
+    test split stays untouched: ``fashion_mnist_dataset("test")``.
     """
     batch_size = _args.int_at_least("batch_size", batch_size)
     validation = _args.number_in("validation", validation, 0, 1, low_open=True, high_open=True)
+    _args.flag("flip", flip)
     x, y = load_fashion_mnist("train", subset, seed)
     train_idx, val_idx = train_validation_split(y, validation, seed)
-    return (_images_dataset(x[train_idx], y[train_idx], batch_size, True, seed),
+    return (_images_dataset(x[train_idx], y[train_idx], batch_size, True, seed, flip),
             _images_dataset(x[val_idx], y[val_idx], batch_size, False, seed))

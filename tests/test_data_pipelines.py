@@ -23,6 +23,8 @@ PIPELINES = {
     "fashion_mnist_dataset": lambda: data.fashion_mnist_dataset("test", 64, subset=200),
     "fashion_mnist_train_validation[train]": lambda: data.fashion_mnist_train_validation(64, subset=300)[0],
     "fashion_mnist_train_validation[validation]": lambda: data.fashion_mnist_train_validation(64, subset=300)[1],
+    "fashion_mnist_train_validation[train, flip]": lambda: data.fashion_mnist_train_validation(
+        64, subset=300, flip=True)[0],
     "spam_dataset": lambda: data.spam_dataset("validation", 16, subset=40),
     "gan_dataset": lambda: data.gan_dataset(np.zeros((20, 8, 8), np.uint8), batch_size=4),
     "batches": lambda: data.batches(np.zeros((5, 2)), np.arange(5), batch_size=2),
@@ -96,3 +98,53 @@ def test_batches_shuffle_reorders_every_pass_from_the_seed_and_keeps_the_pairs()
     assert passes[0] != passes[1] and [a for a, _ in passes[0]] != list(range(20))
     again = [int(a) for xb, _ in data.batches(x, 10 * x, batch_size=6, shuffle=True, seed=4) for a in xb.numpy()]
     assert again == [a for a, _ in passes[0]]
+
+
+def _epoch(ds):
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def test_random_flips_mirror_about_half_the_images_and_nothing_else():
+    rng = np.random.default_rng(0)
+    x = rng.random((1000, 5, 7, 2)).astype("float32")      # odd width: a mirror moves every column but one
+    y = np.arange(1000) % 10
+    flipped, labels = _epoch(data.random_flips(tf.data.Dataset.from_tensor_slices((x, y)).batch(64), seed=1))
+    same = np.all(flipped == x, axis=(1, 2, 3))
+    mirrored = np.all(flipped == x[:, :, ::-1], axis=(1, 2, 3))
+    assert np.array_equal(labels, y)
+    assert np.all(same ^ mirrored), "every image is either kept or mirrored left-right, never changed otherwise"
+    assert 0.45 < mirrored.mean() < 0.55, mirrored.mean()       # binomial(1000, 1/2): sd 0.016
+
+
+def test_random_flips_are_seeded_and_drawn_anew_every_epoch():
+    x = np.random.default_rng(0).random((300, 4, 6, 1)).astype("float32")
+    ds = lambda seed: data.random_flips(tf.data.Dataset.from_tensor_slices((x, np.zeros(300))).batch(50), seed)
+    first = ds(3)
+    a, b = _epoch(first)[0], _epoch(first)[0]
+    assert not np.array_equal(a, b), "a second epoch must draw new coins"
+    assert np.array_equal(a, _epoch(ds(3))[0]), "the same seed must give the same flips on a new pipeline"
+    assert not np.array_equal(a, _epoch(ds(4))[0])
+
+
+def test_train_validation_flip_flips_training_images_only():
+    plain_train, plain_val = data.fashion_mnist_train_validation(100, subset=600)
+    flip_train, flip_val = data.fashion_mnist_train_validation(100, subset=600, flip=True)
+    (xp, yp), (xf, yf) = _epoch(plain_train), _epoch(flip_train)
+    assert np.array_equal(yp, yf), "flips must not change the shuffle order or the labels"
+    mirrored = np.all(xf == xp[:, :, ::-1], axis=(1, 2, 3)) & ~np.all(xf == xp, axis=(1, 2, 3))
+    assert 0.35 < mirrored.mean() < 0.65 and np.all(np.all(xf == xp, axis=(1, 2, 3)) | mirrored)
+    assert np.array_equal(_epoch(plain_val)[0], _epoch(flip_val)[0])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: data.random_flips(np.zeros((2, 4, 4, 1))), "ds must be a tf.data.Dataset"),
+    (lambda: data.random_flips(tf.data.Dataset.from_tensor_slices((np.zeros((4, 3, 3)), np.zeros(4))).batch(2)),
+     r"ds must yield \(images \(b, H, W, C\), labels\) batches"),
+    (lambda: data.random_flips(tf.data.Dataset.from_tensor_slices((np.zeros((4, 3, 3, 1)), np.zeros(4))).batch(2),
+                               seed=-1), "seed must be"),
+    (lambda: data.fashion_mnist_train_validation(64, subset=300, flip="yes"), "flip must be True or False"),
+])
+def test_random_flips_bad_arguments_name_the_argument(call, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        call()
