@@ -20,6 +20,8 @@ def test_accepts_a_stable_softmax():
     (lambda z: good_softmax(z)[0], r"shape \(5,\), expected \(1, 5\)"),
     (lambda z: None, "returned None"),
 ])
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning",
+                            "ignore:invalid value encountered in divide:RuntimeWarning")   # the naive softmax's own
 def test_rejects_typical_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):
         check_softmax(wrong)
