@@ -1,6 +1,6 @@
 """Lesson 01 under a wall-time budget: the lesson recipe and the plain Keras CNN, side by side in one run.
 
-    python benchmarks/bench_cnn_budget.py --budget 300 --seeds 3          # the claim: 3 seeds, 5 minutes
+    python benchmarks/bench_cnn_budget.py --budget 300 --seeds 3 --tta    # the claim: 3 seeds, 5 minutes
     python benchmarks/bench_cnn_budget.py --models recipe plain lesson    # + lesson 01's constant-rate run of before
     python benchmarks/bench_cnn_budget.py --models recipe:8 recipe:12 plain --budget 0 --hide-test
     python benchmarks/bench_cnn_budget.py --list                           # the models it knows
@@ -58,21 +58,21 @@ MODELS = {
 MODELS["lesson-oc"] = dict(MODELS["lesson"], epochs=11, lr=("onecycle", 2e-3, 0.09))
 # Candidates measured while choosing the recipe (kept so the choice can be re-run); most start from a
 # global-pooling CNN with a one-cycle schedule peaking at 3e-3 over 8 epochs.
-RECIPE = dict(cnn=dict(filters=(32, 64, 128), convs_per_block=1, head="gap", dense_units=0, dropout=0.0),
-              batch=128, input="tfdata", epochs=8, lr=("onecycle", 3e-3, 0.15), flip=False)
+CANDIDATE_BASE = dict(cnn=dict(filters=(32, 64, 128), convs_per_block=1, head="gap", dense_units=0, dropout=0.0),
+                      batch=128, input="tfdata", epochs=8, lr=("onecycle", 3e-3, 0.15), flip=False)
 _GAP = dict(convs_per_block=1, head="gap", dense_units=0, dropout=0.0)
 CANDIDATES = {
-    "gap16s": dict(RECIPE, cnn=dict(_GAP, filters=(16, 32, 64))),
-    "gap24s": dict(RECIPE, cnn=dict(_GAP, filters=(24, 48, 96))),
-    "gap32s": dict(RECIPE, cnn=dict(_GAP, filters=(32, 64, 128))),
-    "gap32v": dict(RECIPE, cnn=dict(_GAP, filters=(32, 64, 128), padding="valid")),
-    "gap48v": dict(RECIPE, cnn=dict(_GAP, filters=(48, 96, 192), padding="valid")),
-    "gap32v-flip": dict(RECIPE, cnn=dict(_GAP, filters=(32, 64, 128), padding="valid"), flip=True),
-    "gap32v256-flip": dict(RECIPE, cnn=dict(_GAP, filters=(32, 64, 256), padding="valid"), flip=True),
-    "gap48v-flip": dict(RECIPE, cnn=dict(_GAP, filters=(48, 96, 192), padding="valid"), flip=True),
-    "c2v-flip": dict(RECIPE, cnn=dict(filters=(32, 64), convs_per_block=2, padding="valid", dense_units=0,
+    "gap16s": dict(CANDIDATE_BASE, cnn=dict(_GAP, filters=(16, 32, 64))),
+    "gap24s": dict(CANDIDATE_BASE, cnn=dict(_GAP, filters=(24, 48, 96))),
+    "gap32s": dict(CANDIDATE_BASE, cnn=dict(_GAP, filters=(32, 64, 128))),
+    "gap32v": dict(CANDIDATE_BASE, cnn=dict(_GAP, filters=(32, 64, 128), padding="valid")),
+    "gap48v": dict(CANDIDATE_BASE, cnn=dict(_GAP, filters=(48, 96, 192), padding="valid")),
+    "gap32v-flip": dict(CANDIDATE_BASE, cnn=dict(_GAP, filters=(32, 64, 128), padding="valid"), flip=True),
+    "gap32v256-flip": dict(CANDIDATE_BASE, cnn=dict(_GAP, filters=(32, 64, 256), padding="valid"), flip=True),
+    "gap48v-flip": dict(CANDIDATE_BASE, cnn=dict(_GAP, filters=(48, 96, 192), padding="valid"), flip=True),
+    "c2v-flip": dict(CANDIDATE_BASE, cnn=dict(filters=(32, 64), convs_per_block=2, padding="valid", dense_units=0,
                                       dropout=0.25), flip=True),
-    "gap32v-flip-b256": dict(RECIPE, cnn=dict(_GAP, filters=(32, 64, 128), padding="valid"), flip=True, batch=256,
+    "gap32v-flip-b256": dict(CANDIDATE_BASE, cnn=dict(_GAP, filters=(32, 64, 128), padding="valid"), flip=True, batch=256,
                              lr=("onecycle", 4e-3, 0.15)),
     "plain-onecycle": dict(MODELS["plain"], epochs=12, lr=("onecycle", 3e-3, 0.15)),
     # 2026-12-07, after the autotuner fix; "-mflip": random horizontal flips by a keras.layers.RandomFlip
